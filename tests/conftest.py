@@ -1,0 +1,42 @@
+"""Shared fixtures: real data when ../shared has it, generated data otherwise."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from trainer.config import PROJECT_ROOT, load_config
+from trainer.synthetic import make_dataset
+
+REAL_DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "covid19-image-dataset"
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # keep test logs readable
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory) -> Path:
+    """A small generated Kaggle-layout data set (30 images per class, ~96 px)."""
+    return make_dataset(tmp_path_factory.mktemp("synthetic"), per_class=30, size=96, seed=0)
+
+
+@pytest.fixture(scope="session")
+def xray_data(synthetic_data) -> Path:
+    """The real Kaggle data set when present (it is in CI), else generated data."""
+    return REAL_DATA if REAL_DATA.is_dir() else synthetic_data
+
+
+@pytest.fixture(scope="session")
+def image_cache(tmp_path_factory) -> Path:
+    """One decode cache for the session, so each image is decoded once across tests."""
+    return tmp_path_factory.mktemp("image-cache")
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path, image_cache, synthetic_data):
+    """A config for seconds-long runs: generated data, 32 px, 2 epochs."""
+    def make(**changes):
+        base = dict(data=str(synthetic_data), image_size=32, epochs=2, batch_size=16,
+                    out_dir=str(tmp_path / "runs"), cache_dir=str(image_cache), tracker="none")
+        return load_config({**base, **changes})
+    return make

@@ -1,0 +1,114 @@
+"""Training runs on real files: a learning check on real data, determinism,
+checkpoints, evaluation files and the CLI as a user calls it."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from trainer.config import load_config
+from trainer.train import load_checkpoint, run_training
+from trainer.trackers import NullTracker
+
+
+class RecordingTracker(NullTracker):
+    """Keeps what the loop reports, to check the interface contract."""
+    name = "recording"
+
+    def __init__(self):
+        self.steps, self.epochs, self.artifacts, self.models, self.status = [], [], [], [], None
+
+    def log_metrics(self, metrics, step):
+        self.steps.append((step, dict(metrics)))
+
+    def log_epoch(self, metrics, epoch):
+        self.epochs.append((epoch, dict(metrics)))
+
+    def log_artifact(self, path, kind):
+        self.artifacts.append((path.name, kind))
+
+    def log_model(self, model, example, checkpoint, val_macro_f1):
+        self.models.append((checkpoint.name, val_macro_f1))
+
+    def finish(self, status="FINISHED"):
+        self.status = status
+
+
+@pytest.mark.slow
+def test_short_run_on_real_data_learns(xray_data, image_cache, tmp_path):
+    cfg = load_config(dict(data=str(xray_data), image_size=64, epochs=8, batch_size=16, lr=0.001,
+                           out_dir=str(tmp_path), cache_dir=str(image_cache)))
+    result = run_training(cfg, NullTracker())
+    losses = [h["train/epoch_loss"] for h in result.history]
+    assert min(losses[-3:]) < 0.8 * losses[0]
+    n = result.test_metrics["n"]
+    majority = max(result.test_metrics["per_class"][c]["support"] for c in result.test_metrics["classes"]) / n
+    assert result.test_metrics["accuracy"] > majority + 0.1  # clearly above chance and above majority voting
+
+
+def test_same_seed_gives_the_same_losses_and_a_new_seed_does_not(tiny_cfg):
+    a = run_training(tiny_cfg(), NullTracker()).step_losses
+    b = run_training(tiny_cfg(), NullTracker()).step_losses
+    c = run_training(tiny_cfg(seed=7), NullTracker()).step_losses
+    assert a == b
+    assert a != c
+
+
+def test_loop_reports_through_the_tracker_interface(tiny_cfg):
+    tracker = RecordingTracker()
+    result = run_training(tiny_cfg(epochs=2, log_every=2), tracker)
+    steps_per_epoch = result.history[0]["step"]
+    assert [s for s, _ in tracker.steps] == list(range(2, 2 * steps_per_epoch + 1, 2))
+    assert [e for e, _ in tracker.epochs] == [1, 2, 2]  # two epochs, then the test metrics
+    assert {"val/loss", "val/macro_f1", "val/f1_covid19", "train/epoch_acc"} <= set(tracker.epochs[0][1])
+    assert "test/macro_f1" in tracker.epochs[-1][1]
+    assert ("best.pt", "checkpoint") in tracker.artifacts and ("metrics.json", "metrics") in tracker.artifacts
+    assert {"confusion_matrix.png", "roc_curves.png", "training_curves.png"} <= {n for n, k in tracker.artifacts}
+    assert tracker.models and tracker.status == "FINISHED"
+
+
+def test_checkpoint_holds_model_optimizer_epoch_and_config(tiny_cfg):
+    result = run_training(tiny_cfg(), NullTracker())
+    model, ckpt = load_checkpoint(result.run_dir / "best.pt")
+    assert ckpt["epoch"] == result.best_epoch and "optimizer" in ckpt
+    assert ckpt["config"]["image_size"] == 32
+    assert (result.run_dir / "last.pt").exists()
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "trainer", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_model_summary():
+    out = _cli("model-summary", "--image-size", "256")
+    assert out.returncode == 0 and "Total params: 3,926,147" in out.stdout
+
+
+def test_cli_make_data_train_and_evaluate(tmp_path):
+    data = tmp_path / "synthetic"
+    assert _cli("make-data", "--out", str(data), "--per-class", "10", "--size", "48").returncode == 0
+    assert len(list(data.rglob("*.jpeg"))) + len(list(data.rglob("*.png"))) == 30
+    train = _cli("train", "--data", str(data), "--epochs", "1", "--image-size", "24", "--tracker", "none",
+                 "--out-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache"), "--run-name", "cli")
+    assert train.returncode == 0, train.stderr
+    run_dir = tmp_path / "runs" / "cli"
+    assert {"best.pt", "metrics.json", "confusion_matrix.png", "roc_curves.png", "training_curves.png"} <= {
+        p.name for p in run_dir.iterdir()}
+    evaluate = _cli("evaluate", "--model", str(run_dir / "best.pt"), "--data", str(data))
+    assert evaluate.returncode == 0, evaluate.stderr
+    written = json.loads((run_dir / "eval-best" / "metrics.json").read_text())
+    trained = json.loads((run_dir / "metrics.json").read_text())
+    assert written["test"]["accuracy"] == trained["test"]["accuracy"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--data", "/nonexistent", "--epochs", "1"], "data folder /nonexistent does not exist"),
+    (["train", "--data", ".", "--lr", "-1"], "lr=-1.0 must be positive"),
+    (["train", "--data", ".", "--image-size", "8"], "image_size=8 is too small"),
+    (["train", "--data", ".", "--tracker", "neptune"], "tracker='neptune' is unknown"),
+    (["evaluate", "--model", "missing.pt", "--data", "."], "checkpoint missing.pt does not exist"),
+])
+def test_cli_bad_input_is_one_message_without_traceback(args, message, tmp_path):
+    out = _cli(*args, cwd=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,110 @@
+"""python -m trainer {model-summary,make-data,train,evaluate}"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import get_type_hints
+
+from trainer.config import DEFAULT_CONFIG, TrainConfig, load_config
+from trainer.errors import UserError
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field; defaults come from the YAML file, so every flag defaults to None."""
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"defaults file (default: {DEFAULT_CONFIG.name})")
+    hints = get_type_hints(TrainConfig)
+    for f in fields(TrainConfig):
+        flag, hint = "--" + f.name.replace("_", "-"), str(hints[f.name])
+        help_text = f"(default: from the config file)"
+        if "bool" in hint:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif hint.startswith("tuple"):
+            parser.add_argument(flag, type=float, nargs=4, default=None, metavar="P", help=help_text)
+        else:
+            kind = int if "int" in hint else float if "float" in hint else str
+            parser.add_argument(flag, type=kind, default=None, help=help_text)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return load_config({f.name: getattr(args, f.name) for f in fields(TrainConfig)}, path=args.config)
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m trainer", description="Train and evaluate the X-ray CNN.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("model-summary", help="print the layer table and parameter count")
+    p.add_argument("--image-size", type=int, default=256, help="input side in px (default: 256)")
+
+    p = sub.add_parser("make-data", help="generate a chest-X-ray-like data set (Kaggle layout)")
+    p.add_argument("--out", type=Path, required=True, help="folder to write train/ and test/ into")
+    p.add_argument("--per-class", type=int, default=60, help="images per class, train+test (default: 60)")
+    p.add_argument("--size", type=int, default=256, help="typical image side in px; sizes vary around it (default: 256)")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same images (default: 0)")
+
+    p = sub.add_parser("train", help="train the CNN, tracked by none/mlflow/wandb/both")
+    add_config_flags(p)
+
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint on a data set's test split")
+    p.add_argument("--model", required=True, help="a checkpoint file (best.pt) written by train")
+    p.add_argument("--data", required=True, type=Path, help="data set folder")
+    p.add_argument("--out", type=Path, default=None, help="where to write metrics and plots (default: beside the model)")
+    p.add_argument("--cache-dir", default=None, help="image cache (default: the checkpoint's)")
+    return parser
+
+
+def cmd_model_summary(args) -> None:
+    from trainer.model import XrayCNN, summary
+    print(summary(XrayCNN(args.image_size)))
+
+
+def cmd_make_data(args) -> None:
+    from trainer.synthetic import make_dataset
+    if args.per_class < 5:
+        raise UserError(f"--per-class {args.per_class} is too few: the splits need at least 5 images per class")
+    out = make_dataset(args.out, per_class=args.per_class, size=args.size, seed=args.seed)
+    print(f"wrote {3 * args.per_class} images to {out} (train/ and test/, Kaggle layout)")
+
+
+def cmd_train(args) -> None:
+    cfg = config_from_args(args)  # bad values stop here, before the slow torch import
+    from trainer.train import run
+    for result in run(cfg):
+        m = result.test_metrics
+        print(f"run folder: {result.run_dir}\n  best epoch {result.best_epoch}; test accuracy {m['accuracy']:.3f}, "
+              f"macro F1 {m['macro_f1']:.3f}, ROC-AUC {m['roc_auc_ovr'] or float('nan'):.3f}")
+
+
+def cmd_evaluate(args) -> None:
+    import torch
+    from trainer.data import load_data
+    from trainer.train import evaluate_and_report, load_checkpoint
+    model_path = Path(args.model)
+    model, ckpt = load_checkpoint(model_path)
+    cfg = load_config(ckpt["config"], path=None)
+    data = load_data(args.data, image_size=cfg.image_size, cache_dir=args.cache_dir or cfg.cache_dir, seed=cfg.seed,
+                     val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, augment=False)
+    out = args.out or model_path.parent / f"eval-{model_path.stem}"
+    m, _, files = evaluate_and_report(model, data, torch.device("cpu"), out, cfg)
+    print(f"test split of {args.data}: n={m['n']} accuracy {m['accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}, "
+          f"ROC-AUC {m['roc_auc_ovr'] or float('nan'):.3f}")
+    for f in files:
+        print(f"  wrote {f}")
+
+
+COMMANDS = {"model-summary": cmd_model_summary, "make-data": cmd_make_data, "train": cmd_train, "evaluate": cmd_evaluate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,267 @@
+"""Data: scan a data set folder, validate it, split it, decode+resize each image
+once into an on-disk uint8 cache, and serve augmented tensors.
+
+Layouts:
+  Kaggle  root/train/<class>/*, root/test/<class>/*   train -> train/val (stratified)
+  flat    root/<class>/*                              -> train/val/test (stratified)
+Class folders map to the three classes however they are spelled.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from sklearn.model_selection import train_test_split
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+from tqdm import tqdm
+
+from trainer.errors import UserError
+
+CLASSES = ("COVID-19", "Normal", "Viral Pneumonia")  # label order: the seed's (alphabetical) order
+_ALIASES = {"covid": 0, "covid19": 0, "normal": 1, "viralpneumonia": 2}
+EXPECTED = "class folders named like Covid / COVID-19, Normal, Viral Pneumonia / Viral_Pneumonia"
+
+
+def canonical_class(folder_name: str) -> int | None:
+    """Label index for a class folder name in any spelling, or None if it is no class."""
+    return _ALIASES.get(re.sub(r"[^a-z0-9]", "", folder_name.lower()))
+
+
+# ---------------------------------------------------------------- scanning
+
+@dataclass
+class Split:
+    paths: list[Path]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def _class_folders(folder: Path) -> dict[int, Path]:
+    found: dict[int, Path] = {}
+    for child in sorted(folder.iterdir()):
+        label = canonical_class(child.name) if child.is_dir() else None
+        if label is not None:
+            if label in found:
+                raise UserError(f"{folder} has two folders for class '{CLASSES[label]}': "
+                                f"'{found[label].name}' and '{child.name}'")
+            found[label] = child
+    return found
+
+
+def _scan_split(folder: Path) -> Split:
+    classes = _class_folders(folder)
+    if not classes:
+        raise UserError(f"{folder} has no class folders: expected {EXPECTED}")
+    missing = [CLASSES[i] for i in range(len(CLASSES)) if i not in classes]
+    if missing:
+        found = ", ".join(p.name for p in classes.values())
+        raise UserError(f"{folder} has no folder for class(es) {', '.join(repr(m) for m in missing)} "
+                        f"(found: {found}); expected {EXPECTED}")
+    paths, labels = [], []
+    for label, class_dir in sorted(classes.items()):
+        files = sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        paths += files
+        labels += [label] * len(files)
+    if not paths:
+        raise UserError(f"{folder} holds no files in its class folders: the data set is empty")
+    return Split(paths, labels)
+
+
+def _child(root: Path, name: str) -> Path | None:
+    return next((p for p in root.iterdir() if p.is_dir() and p.name.lower() == name), None)
+
+
+def _stratified(split: Split, fraction: float, seed: int, what: str) -> tuple[Split, Split]:
+    try:
+        a, b, ya, yb = train_test_split(split.paths, split.labels, test_size=fraction,
+                                        stratify=split.labels, random_state=seed)
+    except ValueError as e:
+        raise UserError(f"too few images to split off {fraction:.0%} for {what} with every class "
+                        f"represented ({len(split)} images): {e}") from None
+    return Split(a, ya), Split(b, yb)
+
+
+def scan(root: Path | str, *, val_fraction: float, test_fraction: float, seed: int) -> tuple[str, dict[str, Split]]:
+    """Find the layout and return ('kaggle'|'flat', {'train','val','test': Split}).
+
+    Files are sorted before splitting, so a seed gives the same split on every machine.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"data folder {root} does not exist; expected a folder with train/ and test/ "
+                        f"(Kaggle layout) or {EXPECTED} (flat layout)")
+    train_dir, test_dir = _child(root, "train"), _child(root, "test")
+    if train_dir and test_dir:
+        train, val = _stratified(_scan_split(train_dir), val_fraction, seed, "validation")
+        return "kaggle", {"train": train, "val": val, "test": _scan_split(test_dir)}
+    rest, test = _stratified(_scan_split(root), test_fraction, seed, "test")
+    train, val = _stratified(rest, val_fraction / (1 - test_fraction), seed, "validation")
+    return "flat", {"train": train, "val": val, "test": test}
+
+
+def fingerprint(root: Path, splits: dict[str, Split]) -> str:
+    """Content-independent but machine-independent id of the data set: relative paths and sizes."""
+    h = hashlib.sha256()
+    for name in ("train", "val", "test"):
+        for p, y in zip(splits[name].paths, splits[name].labels):
+            h.update(f"{name}|{p.relative_to(root).as_posix()}|{p.stat().st_size}|{y}\n".encode())
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- decoding + cache
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode (L, RGBA, P, CMYK, 16-bit, float) -> 8-bit RGB."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr * 255.0 / top, 0, 255).astype(np.uint8), "L")
+    elif img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", img.size, (0, 0, 0, 255))
+        img = Image.alpha_composite(background, img.convert("RGBA"))
+    return img.convert("RGB")
+
+
+def decode(path: Path, size: int) -> np.ndarray:
+    """Decode one image file into a (3, size, size) uint8 array; raises ValueError if unreadable."""
+    try:
+        with Image.open(path) as img:
+            img.draft("RGB", (size, size))  # JPEG: let the decoder downscale (big speed-up on 4k images)
+            img.load()
+            rgb = to_rgb(img).resize((size, size), Image.BILINEAR)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        reason = "empty file" if path.stat().st_size == 0 else f"{type(e).__name__}: {e}"
+        raise ValueError(reason) from None
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1))  # (3, S, S)
+
+
+@dataclass
+class ImageCache:
+    """Decoded images on disk, one .npy per (file, size). The key holds the file's
+    resolved path, byte size and mtime, so a changed file misses its old entry."""
+    folder: Path
+    hits: int = 0
+    misses: int = 0
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def _entry(self, path: Path, size: int) -> Path:
+        st = path.stat()
+        key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{size}".encode()).hexdigest()
+        return self.folder / str(size) / key[:2] / f"{key}.npy"
+
+    def _get(self, path: Path, size: int) -> np.ndarray | None:
+        entry = self._entry(path, size)
+        if entry.exists():
+            self.hits += 1
+            return np.load(entry)
+        try:
+            arr = decode(path, size)
+        except ValueError as reason:
+            self.skipped.append((path, str(reason)))
+            tqdm.write(f"skipped unreadable image {path}: {reason}", file=sys.stderr)
+            return None
+        self.misses += 1
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, arr)
+        tmp.replace(entry)  # atomic: a killed run never leaves a half-written entry
+        return arr
+
+    def load(self, split: Split, size: int, desc: str) -> tuple[torch.Tensor, torch.Tensor, list[Path]]:
+        """All readable images of a split as (N, 3, S, S) uint8, labels (N,), and their paths."""
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # PIL decodes without the GIL
+            arrays = list(tqdm(pool.map(lambda p: self._get(p, size), split.paths), total=len(split),
+                               desc=desc, unit="img", leave=False, disable=None))
+        keep = [i for i, a in enumerate(arrays) if a is not None]
+        images = torch.from_numpy(np.stack([arrays[i] for i in keep])) if keep else torch.empty(0, 3, size, size, dtype=torch.uint8)
+        labels = torch.tensor([split.labels[i] for i in keep], dtype=torch.long)
+        return images, labels, [split.paths[i] for i in keep]
+
+
+# ---------------------------------------------------------------- tensors + augmentation
+
+class XrayPresetTrain(v2.Compose):
+    """Augment cached uint8 tensors (small rotation, horizontal flip, zoom), then scale to [0, 1]."""
+
+    def __init__(self, *, rotation: float = 10.0, flip_p: float = 0.5, zoom: float = 0.1) -> None:
+        steps: list = []
+        if flip_p > 0:
+            steps.append(v2.RandomHorizontalFlip(flip_p))
+        if rotation > 0 or zoom > 0:
+            steps.append(v2.RandomAffine(degrees=rotation, scale=(1 - zoom, 1 + zoom)))
+        super().__init__([*steps, v2.ToDtype(torch.float32, scale=True)])
+
+
+class XrayPresetEval(v2.Compose):
+    """Scale cached uint8 tensors to [0, 1]; no augmentation."""
+
+    def __init__(self) -> None:
+        super().__init__([v2.ToDtype(torch.float32, scale=True)])
+
+
+class TensorImageDataset(Dataset):
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform) -> None:
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.transform(self.images[i]), self.labels[i]
+
+
+@dataclass
+class XrayData:
+    layout: str
+    root: Path
+    image_size: int
+    train: TensorImageDataset
+    val: TensorImageDataset
+    test: TensorImageDataset
+    test_paths: list[Path]
+    fingerprint: str
+    skipped: list[tuple[Path, str]]
+    cache_hits: int
+    cache_misses: int
+    classes: tuple[str, ...] = CLASSES
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def load_data(root: Path | str, *, image_size: int, cache_dir: Path | str, seed: int,
+              val_fraction: float = 0.15, test_fraction: float = 0.15, augment: bool = True) -> XrayData:
+    root = Path(root)
+    layout, splits = scan(root, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    cache = ImageCache(Path(cache_dir))
+    loaded = {name: cache.load(split, image_size, f"decode {name}") for name, split in splits.items()}
+    if cache.skipped:
+        print(f"skipped {len(cache.skipped)} unreadable file(s) of {sum(map(len, splits.values()))}", file=sys.stderr)
+    for name, (_, labels, _) in loaded.items():
+        empty = [CLASSES[c] for c in range(len(CLASSES)) if not (labels == c).any()]
+        if empty:
+            raise UserError(f"{root}: no readable {name} images for class(es) {', '.join(map(repr, empty))} "
+                            f"(unreadable files are listed above)")
+    train_tf = XrayPresetTrain() if augment else XrayPresetEval()
+    return XrayData(
+        layout=layout, root=root, image_size=image_size,
+        train=TensorImageDataset(*loaded["train"][:2], train_tf),
+        val=TensorImageDataset(*loaded["val"][:2], XrayPresetEval()),
+        test=TensorImageDataset(*loaded["test"][:2], XrayPresetEval()),
+        test_paths=loaded["test"][2],
+        fingerprint=fingerprint(root, splits), skipped=cache.skipped,
+        cache_hits=cache.hits, cache_misses=cache.misses,
+    )

@@ -1,0 +1,213 @@
+"""One training run: seeded data order, one loop for every tracker, best
+checkpoint by validation loss, test evaluation with files and plots."""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import subprocess
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from trainer import evaluation as ev
+from trainer.config import PROJECT_ROOT, TrainConfig
+from trainer.data import XrayData, load_data
+from trainer.engine import predict, train_one_epoch
+from trainer.errors import UserError
+from trainer.model import XrayCNN
+from trainer.trackers import Evaluation, RunInfo, Tracker, make_tracker
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # required by deterministic cuBLAS
+        torch.use_deterministic_algorithms(True, warn_only=True)      # some CUDA pooling backward ops have none
+        torch.backends.cudnn.benchmark = False
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("device=cuda was asked for, but torch sees no CUDA GPU; use device=auto or cpu")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "torch": torch.__version__}
+    for pkg in ("torchvision", "mlflow", "wandb", "scikit-learn", "numpy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, timeout=5, check=True).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def build_model(cfg: TrainConfig) -> XrayCNN:
+    return XrayCNN(cfg.image_size, cfg.dropout)
+
+
+def build_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def new_run_dir(cfg: TrainConfig, tracker_name: str) -> tuple[str, Path]:
+    name = cfg.run_name or f"{tracker_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = Path(cfg.out_dir)
+    run_dir, n = base / name, 1
+    while run_dir.exists():
+        n += 1
+        run_dir = base / f"{name}-{n}"
+    run_dir.mkdir(parents=True)
+    return run_dir.name, run_dir
+
+
+def save_checkpoint(path: Path, model, optimizer, epoch: int, val_loss: float, cfg: TrainConfig) -> Path:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                "val_loss": val_loss, "config": cfg.to_dict()}, tmp)
+    tmp.replace(path)  # atomic: a kill mid-save leaves the previous checkpoint intact
+    return path
+
+
+def load_checkpoint(path: Path | str) -> tuple[XrayCNN, dict[str, Any]]:
+    """Model (eval mode, CPU) and the checkpoint dict from a file written by `train`."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        model = XrayCNN(ckpt["config"]["image_size"], tuple(ckpt["config"]["dropout"]))
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, KeyError, TypeError, EOFError) as e:
+        raise UserError(f"{path} is not a checkpoint written by `python -m trainer train`: {e}") from None
+    return model.eval(), ckpt
+
+
+def make_loader(dataset, cfg: TrainConfig, shuffle: bool) -> DataLoader:
+    generator = torch.Generator().manual_seed(cfg.seed)  # the data order depends on the seed alone
+    return DataLoader(dataset, batch_size=cfg.batch_size, shuffle=shuffle, generator=generator, num_workers=0)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    history: list[dict[str, float]]
+    step_losses: list[tuple[int, float]]
+    test_metrics: dict[str, Any]
+    model: XrayCNN
+    best_epoch: int
+
+
+def evaluate_and_report(model: XrayCNN, data: XrayData, device: torch.device, out: Path, cfg: TrainConfig,
+                        history: list[dict[str, float]] | None = None) -> tuple[dict[str, Any], Evaluation, list[Path]]:
+    """Test-set metrics, metrics.json and the PNGs; returns them and the written files."""
+    y, probs, loss = predict(model, make_loader(data.test, cfg, shuffle=False), device)
+    m = ev.classification_metrics(y, probs, data.classes)
+    m["loss"] = loss
+    files = [ev.plot_confusion(m, out / "confusion_matrix.png"),
+             ev.plot_roc(y, probs, data.classes, out / "roc_curves.png")]
+    if history:
+        files.append(ev.plot_curves(history, out / "training_curves.png"))
+    files.append(ev.write_json({"test": m, "history": history or [], "config": cfg.to_dict(),
+                                "data": {"root": str(data.root), "layout": data.layout, "sizes": data.sizes(),
+                                         "fingerprint": data.fingerprint}}, out / "metrics.json"))
+    evaluation = Evaluation(m, y, probs, data.test.images, data.test_paths, data.classes)
+    return m, evaluation, files
+
+
+def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = None) -> RunResult:
+    """Train, checkpoint, evaluate and report to `tracker`. The loop never imports an SDK."""
+    if cfg.data is None and data is None:
+        raise UserError("no data set given: pass --data DIR (a Kaggle-layout or flat folder of class folders)")
+    seed_everything(cfg.seed, cfg.deterministic)
+    device = pick_device(cfg.device)
+    if data is None:
+        data = load_data(cfg.data, image_size=cfg.image_size, cache_dir=cfg.cache_dir, seed=cfg.seed,
+                         val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, augment=cfg.augment)
+    torch.manual_seed(cfg.seed)  # same weights and augmentations whatever happened before
+    model = build_model(cfg).to(device, memory_format=torch.channels_last)
+    optimizer = build_optimizer(cfg, model)
+    _, run_dir = new_run_dir(cfg, tracker.name)
+    info = RunInfo(run_dir, data.fingerprint, data.sizes(), data.layout, versions(), git_commit())
+    history: list[dict[str, float]] = []
+    step_losses: list[tuple[int, float]] = []
+    best_loss, best_epoch, step = float("inf"), 0, 0
+    best_path = run_dir / "best.pt"
+    with tracker:
+        tracker.start(cfg, info)
+
+        def on_step(s: int, loss: float) -> None:
+            step_losses.append((s, loss))
+            if s % cfg.log_every == 0:
+                tracker.log_metrics({"train/loss": loss}, s)
+
+        epochs = tqdm(range(1, cfg.epochs + 1), desc=f"train [{tracker.name}]", unit="epoch", disable=None)
+        train_loader = make_loader(data.train, cfg, shuffle=True)
+        val_loader = make_loader(data.val, cfg, shuffle=False)
+        for epoch in epochs:
+            t0 = time.perf_counter()
+            train_loss, train_acc, steps = train_one_epoch(model, train_loader, optimizer, device,
+                                                           epoch=epoch, first_step=step, on_step=on_step)
+            step += steps
+            y, probs, val_loss = predict(model, val_loader, device)
+            val = ev.classification_metrics(y, probs, data.classes)
+            row = {"epoch": epoch, "step": step, "train/epoch_loss": train_loss, "train/epoch_acc": train_acc,
+                   "val/loss": val_loss, **ev.flat_metrics(val, "val"),
+                   "time/epoch_s": time.perf_counter() - t0}
+            history.append(row)
+            tracker.log_epoch({k: v for k, v in row.items() if k != "epoch"}, epoch)
+            save_checkpoint(run_dir / "last.pt", model, optimizer, epoch, val_loss, cfg)
+            if val_loss < best_loss:
+                best_loss, best_epoch = val_loss, epoch
+                save_checkpoint(best_path, model, optimizer, epoch, val_loss, cfg)
+            epochs.set_postfix(loss=f"{train_loss:.3f}", val_loss=f"{val_loss:.3f}", val_acc=f"{row['val/acc']:.3f}")
+            if cfg.early_stopping and epoch - best_epoch >= cfg.early_stopping:
+                tqdm.write(f"early stopping: no val-loss improvement for {cfg.early_stopping} epochs")
+                break
+
+        best_model, ckpt = load_checkpoint(best_path)
+        test, evaluation, files = evaluate_and_report(best_model, data, torch.device("cpu"), run_dir, cfg, history)
+        tracker.log_epoch({**ev.flat_metrics(test, "test"), "test/loss": test["loss"]}, epoch)
+        tracker.log_artifact(best_path, "checkpoint")
+        for f in files:
+            tracker.log_artifact(f, "metrics" if f.suffix == ".json" else "plot")
+        tracker.log_evaluation(evaluation)
+        example = data.test.images[:1].float() / 255  # (1, 3, S, S)
+        tracker.log_model(best_model, example, best_path, history[best_epoch - 1]["val/macro_f1"])
+    return RunResult(run_dir, history, step_losses, test, best_model, best_epoch)
+
+
+def run(cfg: TrainConfig, **tracker_options) -> list[RunResult]:
+    """`--tracker both` runs the same job twice, once per tracker, on the same seed."""
+    names = ("mlflow", "wandb") if cfg.tracker == "both" else (cfg.tracker,)
+    data = None
+    results = []
+    for name in names:
+        tracker = make_tracker(name, cfg.log_style, **tracker_options)
+        if data is None and cfg.data is not None:
+            data = load_data(cfg.data, image_size=cfg.image_size, cache_dir=cfg.cache_dir, seed=cfg.seed,
+                             val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, augment=cfg.augment)
+        results.append(run_training(cfg, tracker, data))
+    return results
