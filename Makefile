@@ -11,6 +11,10 @@ DATA ?= $(firstword $(wildcard ../shared/datasets/covid19-image-dataset) data/sy
 	.venv/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
+.env: .env.example | .venv/.installed
+	$(PY) -m infra init
+	@touch $@
+
 .PHONY: help
 ## List the verbs
 help:
@@ -18,7 +22,32 @@ help:
 
 .PHONY: setup
 ## Install everything into .venv (torch, mlflow, wandb, test tools)
-setup: .venv/.installed
+setup: .venv/.installed .env
+
+.PHONY: up
+## Start the stack: docker compose when a Docker engine answers, else the native stack
+up: setup
+	$(PY) -m infra up
+
+.PHONY: down
+## Stop the stack; its data is kept
+down: setup
+	$(PY) -m infra down
+
+.PHONY: status
+## Each service: up/down, health, URL, data folder
+status: setup
+	$(PY) -m infra status
+
+.PHONY: ui
+## Where the MLflow and W&B UIs are
+ui: setup
+	$(PY) -m infra ui
+
+.PHONY: clean
+## Stop the stack and DELETE its data (database, bucket, compose volumes)
+clean: setup
+	$(PY) -m infra clean
 
 .PHONY: data
 ## Generate a synthetic data set in data/synthetic (for machines without the real one)

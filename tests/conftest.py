@@ -40,3 +40,52 @@ def tiny_cfg(tmp_path, image_cache, synthetic_data):
                     out_dir=str(tmp_path / "runs"), cache_dir=str(image_cache), tracker="none")
         return load_config({**base, **changes})
     return make
+
+
+# ---------------------------------------------------------------- the native stack
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_stack(state_dir: Path, **overrides):
+    """A native stack with its own .env, free ports and state folder (never the user's .stack/).
+
+    The state lives under the project (not /tmp, whose pytest folders are private to root),
+    because PostgreSQL runs as the 'postgres' user when the tests run as root."""
+    from infra.native import NativeStack
+    from infra.settings import load_settings
+    state_dir.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(env_file=state_dir / ".env", state_dir=state_dir, postgres_port=free_port(),
+                             s3_port=free_port(), mlflow_port=free_port(), **overrides)
+    return NativeStack(settings)
+
+
+@pytest.fixture(scope="session")
+def stack_root():
+    import shutil
+    root = PROJECT_ROOT / ".stack-test" / str(os.getpid())
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def native_stack(stack_root):
+    """The real servers for this test session: PostgreSQL, rclone S3, mlflow server."""
+    stack = make_stack(stack_root / "session")
+    try:
+        stack.up(quiet=True)
+        yield stack
+    finally:
+        stack.clean()
+
+
+@pytest.fixture
+def mlflow_env(native_stack, monkeypatch):
+    """Point the MLflow SDK at the session's server."""
+    for key, value in native_stack.client_env().items():
+        monkeypatch.setenv(key, value)
+    return native_stack

@@ -1,0 +1,91 @@
+"""One description of the stack (ports, credentials, bucket) for compose and
+native alike: the `.env` file, made from `.env.example` with fresh secrets."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
+ENV_FILE = PROJECT_ROOT / ".env"
+STATE_DIR = PROJECT_ROOT / ".stack"
+SECRETS = ("POSTGRES_PASSWORD", "S3_ACCESS_KEY", "S3_SECRET_KEY", "MLFLOW_ADMIN_PASSWORD")
+
+
+def ensure_env(env_file: Path = ENV_FILE, example: Path = ENV_EXAMPLE) -> list[str]:
+    """Create `env_file` from the example, add keys the example gained since, fill empty
+    secrets; return the keys changed. Secrets are generated per installation, never printed."""
+    example_lines = example.read_text().splitlines()
+    lines = env_file.read_text().splitlines() if env_file.exists() else list(example_lines)
+    present = {line.partition("=")[0].strip() for line in lines if "=" in line and not line.lstrip().startswith("#")}
+    lines += [line for line in example_lines
+              if "=" in line and not line.lstrip().startswith("#") and line.partition("=")[0].strip() not in present]
+    changed, out = [], []
+    for line in lines:
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if sep and not line.lstrip().startswith("#") and (key not in present or (key in SECRETS and not value.strip())):
+            if key in SECRETS and not value.strip():
+                value = secrets.token_hex(10) if key == "S3_ACCESS_KEY" else secrets.token_urlsafe(24)
+                line = f"{key}={value}"
+            changed.append(key)
+        out.append(line)
+    if changed or not env_file.exists():
+        env_file.write_text("\n".join(out) + "\n")
+        env_file.chmod(0o600)
+    return changed
+
+
+@dataclass(frozen=True)
+class Settings:
+    bind_host: str
+    postgres_port: int
+    postgres_user: str
+    postgres_password: str
+    postgres_db: str
+    s3_port: int
+    s3_bucket: str
+    s3_access_key: str
+    s3_secret_key: str
+    mlflow_port: int
+    mlflow_workers: int
+    mlflow_auth: bool
+    mlflow_admin_user: str
+    mlflow_admin_password: str
+    wandb_port: int
+    state_dir: Path
+
+    @property
+    def mlflow_url(self) -> str:
+        return f"http://127.0.0.1:{self.mlflow_port}"
+
+    @property
+    def s3_url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def postgres_uri(self) -> str:
+        return (f"postgresql+psycopg2://{self.postgres_user}:{self.postgres_password}"
+                f"@127.0.0.1:{self.postgres_port}/{self.postgres_db}")
+
+
+def load_settings(env_file: Path = ENV_FILE, state_dir: Path = STATE_DIR, **overrides) -> Settings:
+    """Settings from `.env` (created with fresh secrets if missing); keyword overrides win (tests use them)."""
+    ensure_env(env_file)
+    env = {k: v or "" for k, v in dotenv_values(env_file).items()}
+    s = Settings(
+        bind_host=env.get("STACK_BIND_HOST", "127.0.0.1"),
+        postgres_port=int(env["POSTGRES_PORT"]), postgres_user=env["POSTGRES_USER"],
+        postgres_password=env["POSTGRES_PASSWORD"], postgres_db=env["POSTGRES_DB"],
+        s3_port=int(env["S3_PORT"]), s3_bucket=env["S3_BUCKET"],
+        s3_access_key=env["S3_ACCESS_KEY"], s3_secret_key=env["S3_SECRET_KEY"],
+        mlflow_port=int(env["MLFLOW_PORT"]), mlflow_workers=int(env.get("MLFLOW_WORKERS") or 1),
+        mlflow_auth=env.get("MLFLOW_AUTH", "false").lower() == "true",
+        mlflow_admin_user=env.get("MLFLOW_ADMIN_USER", "admin"),
+        mlflow_admin_password=env.get("MLFLOW_ADMIN_PASSWORD", ""),
+        wandb_port=int(env.get("WANDB_PORT") or 8080), state_dir=Path(state_dir),
+    )
+    return Settings(**{**s.__dict__, **overrides}) if overrides else s
