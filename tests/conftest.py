@@ -12,6 +12,10 @@ from trainer.synthetic import make_dataset
 REAL_DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "covid19-image-dataset"
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # keep test logs readable
+# the real wandb SDK, offline: runs are written to .wandb files in each run folder
+os.environ.update({"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true",
+                   "WANDB__DISABLE_STATS": "true"})
+os.environ.pop("MLFLOW_TRACKING_URI", None)  # never the user's own server
 
 
 @pytest.fixture(scope="session")

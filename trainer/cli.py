@@ -48,7 +48,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     add_config_flags(p)
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on a data set's test split")
-    p.add_argument("--model", required=True, help="a checkpoint file (best.pt) written by train")
+    p.add_argument("--model", required=True,
+                   help="a checkpoint (best.pt), an MLflow registry URI (models:/xray-cnn@champion) "
+                        "or a W&B model (wandb:<run folder> offline, wandb:<entity/project/xray-cnn:best> online)")
     p.add_argument("--data", required=True, type=Path, help="data set folder")
     p.add_argument("--out", type=Path, default=None, help="where to write metrics and plots (default: beside the model)")
     p.add_argument("--cache-dir", default=None, help="image cache (default: the checkpoint's)")
@@ -70,26 +72,43 @@ def cmd_make_data(args) -> None:
 
 def cmd_train(args) -> None:
     cfg = config_from_args(args)  # bad values stop here, before the slow torch import
+    from trainer.trackers.location import apply_stack_env
     from trainer.train import run
+    apply_stack_env()
     for result in run(cfg):
         m = result.test_metrics
         print(f"run folder: {result.run_dir}\n  best epoch {result.best_epoch}; test accuracy {m['accuracy']:.3f}, "
               f"macro F1 {m['macro_f1']:.3f}, ROC-AUC {m['roc_auc_ovr'] or float('nan'):.3f}")
 
 
+def resolve_model(ref: str):
+    """(model, config dict, output folder) from a checkpoint path, models:/ URI or wandb: reference."""
+    from trainer.train import load_checkpoint
+    from trainer.trackers.location import apply_stack_env
+    apply_stack_env()
+    if ref.startswith("models:/"):
+        from trainer.trackers.mlflow_tracker import load_registered, registered_config
+        return load_registered(ref), registered_config(ref), Path("results") / "eval" / ref[len("models:/"):].replace("/", "-").replace("@", "-")
+    if ref.startswith("wandb:"):
+        from trainer.trackers.wandb_tracker import resolve_model as resolve_wandb
+        path = resolve_wandb(ref[len("wandb:"):], Path("results") / "wandb-artifacts")
+        model, ckpt = load_checkpoint(path)
+        return model, ckpt["config"], Path("results") / "eval" / ("wandb-" + Path(ref[6:]).name.replace(":", "-"))
+    model, ckpt = load_checkpoint(ref)
+    return model, ckpt["config"], Path(ref).parent / f"eval-{Path(ref).stem}"
+
+
 def cmd_evaluate(args) -> None:
     import torch
     from trainer.data import load_data
-    from trainer.train import evaluate_and_report, load_checkpoint
-    model_path = Path(args.model)
-    model, ckpt = load_checkpoint(model_path)
-    cfg = load_config(ckpt["config"], path=None)
+    from trainer.train import evaluate_and_report
+    model, config, default_out = resolve_model(args.model)
+    cfg = load_config(config, path=None)
     data = load_data(args.data, image_size=cfg.image_size, cache_dir=args.cache_dir or cfg.cache_dir, seed=cfg.seed,
                      val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, augment=False)
-    out = args.out or model_path.parent / f"eval-{model_path.stem}"
-    m, _, files = evaluate_and_report(model, data, torch.device("cpu"), out, cfg)
-    print(f"test split of {args.data}: n={m['n']} accuracy {m['accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}, "
-          f"ROC-AUC {m['roc_auc_ovr'] or float('nan'):.3f}")
+    m, _, files = evaluate_and_report(model, data, torch.device("cpu"), args.out or default_out, cfg)
+    print(f"{args.model} on the test split of {args.data}: n={m['n']} accuracy {m['accuracy']:.3f}, "
+          f"macro F1 {m['macro_f1']:.3f}, ROC-AUC {m['roc_auc_ovr'] or float('nan'):.3f}")
     for f in files:
         print(f"  wrote {f}")
 

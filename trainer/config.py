@@ -117,7 +117,7 @@ def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
 
 
 def load_config(overrides: dict[str, Any] | None = None, path: Path | str | None = DEFAULT_CONFIG) -> TrainConfig:
-    """Defaults from `path` (YAML), then `overrides` (flags); None overrides are ignored."""
+    """Defaults from `path` (YAML), then `overrides` (flags); a None override means "not given"."""
     values: dict[str, Any] = {}
     source = "overrides"
     if path is not None:
@@ -135,7 +135,7 @@ def load_config(overrides: dict[str, Any] | None = None, path: Path | str | None
     unknown = sorted(set(values) - set(hints))
     if unknown:
         raise UserError(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(hints)}")
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None or k not in values})
     missing = sorted(set(hints) - set(values))
     if missing:
         raise UserError(f"{source}: missing key(s) {', '.join(missing)}")

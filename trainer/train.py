@@ -157,6 +157,7 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
     best_path = run_dir / "best.pt"
     with tracker:
         tracker.start(cfg, info)
+        tracker.watch(model)
 
         def on_step(s: int, loss: float) -> None:
             step_losses.append((s, loss))

@@ -42,6 +42,9 @@ class Tracker(ABC):
     def start(self, cfg: TrainConfig, info: RunInfo) -> None:
         """Open a run; record config, tags and data description."""
 
+    def watch(self, model: torch.nn.Module) -> None:
+        """Called once with the model after start, for trackers that hook into it (gradients)."""
+
     @abstractmethod
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         """Per-step values (x axis: global optimizer step)."""

@@ -1,0 +1,183 @@
+"""Both trackers on one identical job, read back from where they stored it:
+MLflow through MlflowClient against the session's real server, W&B from the
+run's .wandb file written by the real SDK (offline)."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from trainer.config import load_config
+from trainer.train import load_checkpoint, run, run_training
+from trainer.trackers.mlflow_tracker import REGISTERED_MODEL, MlflowTracker, load_registered
+from trainer.trackers.wandb_reader import find_run_file, read_run
+from trainer.trackers.wandb_tracker import resolve_model
+
+from conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def both(xray_data, image_cache, native_stack, tmp_path_factory):
+    """`--tracker both` at 64x64 on the real data (generated data without it)."""
+    mp = pytest.MonkeyPatch()
+    for key, value in native_stack.client_env().items():
+        mp.setenv(key, value)
+    mp.setenv("WANDB_DATA_DIR", str(tmp_path_factory.mktemp("wandb-data")))
+    cfg = load_config(dict(data=str(xray_data), image_size=64, epochs=2, batch_size=32, tracker="both",
+                           out_dir=str(tmp_path_factory.mktemp("runs")), cache_dir=str(image_cache),
+                           experiment="tracker-test"))
+    mlflow_result, wandb_result = run(cfg)
+    yield cfg, mlflow_result, wandb_result
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def mlflow_run(both, native_stack):
+    from mlflow import MlflowClient
+    client = MlflowClient(native_stack.settings.mlflow_url)
+    _, result, _ = both
+    [found] = client.search_runs([client.get_experiment_by_name("tracker-test").experiment_id],
+                                 f"attributes.run_name = '{result.run_dir.name}'")
+    return client, found
+
+
+def test_mlflow_params_and_tags(both, mlflow_run):
+    cfg, result, _ = both
+    _, r = mlflow_run
+    p = r.data.params
+    assert (p["lr"], p["batch_size"], p["optimizer"], p["image_size"], p["epochs"], p["seed"]) == (
+        "0.001", "32", "adam", "64", "2", str(cfg.seed))
+    assert [p[f"dropout_{i}"] for i in range(1, 5)] == ["0.25", "0.3", "0.4", "0.25"]
+    assert int(p["split_test"]) == result.test_metrics["n"]
+    assert int(p["split_train"]) > int(p["split_val"]) > 0
+    assert r.data.tags["data.fingerprint"] and r.data.tags["version.torch"] == torch.__version__
+    assert r.info.status == "FINISHED"
+
+
+def test_mlflow_metric_histories_equal_what_the_loop_produced(both, mlflow_run):
+    _, result, _ = both
+    client, r = mlflow_run
+    losses = client.get_metric_history(r.info.run_id, "train/loss")
+    assert [(m.step, m.value) for m in sorted(losses, key=lambda m: m.step)] == result.step_losses
+    for key in ("val/loss", "val/acc", "val/macro_f1", "val/f1_covid19", "val/roc_auc", "train/epoch_loss"):
+        history = sorted(client.get_metric_history(r.info.run_id, key), key=lambda m: m.step)
+        assert [m.value for m in history] == [h[key] for h in result.history], key
+    assert r.data.metrics["test/macro_f1"] == result.test_metrics["macro_f1"]
+
+
+def test_mlflow_artifacts(mlflow_run):
+    client, r = mlflow_run
+    files = {f.path for folder in ("checkpoints", "plots", "metrics") for f in client.list_artifacts(r.info.run_id, folder)}
+    assert files == {"checkpoints/best.pt", "plots/confusion_matrix.png", "plots/roc_curves.png",
+                     "plots/training_curves.png", "metrics/metrics.json"}
+
+
+def test_registered_model_is_champion_and_predicts_like_the_trained_one(both, mlflow_run):
+    _, result, _ = both
+    client, r = mlflow_run
+    version = client.get_model_version_by_alias(REGISTERED_MODEL, "champion")
+    assert version.run_id == r.info.run_id
+    loaded = load_registered(f"models:/{REGISTERED_MODEL}@champion")
+    x = torch.rand(4, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), result.model.eval()(x), atol=1e-6)
+
+
+def test_champion_alias_moves_only_for_a_better_model(tiny_cfg, mlflow_env):
+    from mlflow import MlflowClient
+    name = "xray-cnn-champion-rule"
+    client = MlflowClient()
+
+    def register(score):
+        tracker = MlflowTracker(registered_model=name)
+        result = run_training(tiny_cfg(epochs=1, experiment="champion-rule"), _ScoreOverride(tracker, score))
+        return tracker.model_version, result
+
+    first, _ = register(0.50)
+    worse, _ = register(0.40)
+    assert client.get_model_version_by_alias(name, "champion").version == first
+    better, _ = register(0.60)
+    assert client.get_model_version_by_alias(name, "champion").version == better
+    assert len({first, worse, better}) == 3
+
+
+class _ScoreOverride:
+    """Forwards to a real tracker, but registers the model with a chosen validation score."""
+    def __init__(self, tracker, score):
+        self._t, self._score = tracker, score
+        self.name = tracker.name
+
+    def log_model(self, model, example, checkpoint, val_macro_f1):
+        self._t.log_model(model, example, checkpoint, self._score)
+
+    def __getattr__(self, attr):
+        return getattr(self._t, attr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return self._t.__exit__(*exc)
+
+
+def test_wandb_file_holds_history_config_summary_and_model(both):
+    cfg, _, result = both
+    r = read_run(find_run_file(result.run_dir))
+    rows = [row for row in r.history if "train/loss" in row]
+    assert [(row["global_step"], row["train/loss"]) for row in rows] == result.step_losses
+    epochs = [row for row in r.history if "val/loss" in row and "epoch" in row]
+    assert [row["val/loss"] for row in epochs] == [h["val/loss"] for h in result.history]
+    assert r.config["image_size"] == 64 and r.config["optimizer"] == "adam" and r.config["split_test"] == result.test_metrics["n"]
+    assert r.summary["best/val_macro_f1"] == result.history[result.best_epoch - 1]["val/macro_f1"]
+    assert r.summary["test/macro_f1"] == result.test_metrics["macro_f1"]
+    [model] = [a for a in r.artifacts if a["type"] == "model"]
+    assert set(model["aliases"]) == {"latest", "best"} and [e["path"] for e in model["manifest"]] == ["best.pt"]
+    assert any(k.startswith("test/predictions") for row in r.history for k in row)  # the wandb.Table
+    assert any(k.startswith("test/samples") for row in r.history for k in row)      # the image grid
+    assert r.exit_code == 0
+
+
+def test_wandb_model_artifact_loads_and_predicts_like_the_trained_one(both, tmp_path):
+    _, _, result = both
+    model, _ = load_checkpoint(resolve_model(str(result.run_dir), tmp_path))
+    x = torch.rand(4, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), result.model.eval()(x))
+
+
+def test_both_trackers_received_identical_loss_curves(both, mlflow_run):
+    _, mlflow_result, wandb_result = both
+    client, r = mlflow_run
+    mlflow_losses = [m.value for m in sorted(client.get_metric_history(r.info.run_id, "train/loss"), key=lambda m: m.step)]
+    wandb_losses = read_run(find_run_file(wandb_result.run_dir)).metric("train/loss")
+    assert mlflow_losses == wandb_losses == [v for _, v in wandb_result.step_losses]
+    assert mlflow_result.step_losses == wandb_result.step_losses
+
+
+@pytest.mark.parametrize("tracker", ["mlflow", "wandb"])
+def test_naive_style_stores_the_same_values(tracker, tiny_cfg, mlflow_env, monkeypatch, tmp_path):
+    from mlflow import MlflowClient
+    monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path))
+    cfg = tiny_cfg(epochs=1, tracker=tracker, log_style="naive", experiment="naive-style", register_model=False)
+    [result] = run(cfg)
+    if tracker == "mlflow":
+        client = MlflowClient()
+        [r] = client.search_runs([client.get_experiment_by_name("naive-style").experiment_id],
+                                 f"attributes.run_name = '{result.run_dir.name}'")
+        stored = [m.value for m in sorted(client.get_metric_history(r.info.run_id, "train/loss"), key=lambda m: m.step)]
+    else:
+        stored = read_run(find_run_file(result.run_dir)).metric("train/loss")
+    assert stored == [v for _, v in result.step_losses]
+
+
+def test_unreachable_tracking_server_stops_before_training(tmp_path, xray_data):
+    url = f"http://127.0.0.1:{free_port()}"
+    out = subprocess.run([sys.executable, "-m", "trainer", "train", "--data", str(xray_data), "--tracker", "mlflow",
+                          "--out-dir", str(tmp_path / "runs")], capture_output=True, text=True,
+                         env={**__import__("os").environ, "MLFLOW_TRACKING_URI": url})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"MLflow tracking server {url} is not reachable" in out.stderr and "make up" in out.stderr
+    assert not (tmp_path / "runs").exists()  # nothing trained, nothing half-written

@@ -1,0 +1,49 @@
+"""Where the trackers live: the environment first, else what `make up` wrote
+to `.stack/client.env`, so the same command works against either stack."""
+from __future__ import annotations
+
+import os
+
+import requests
+from dotenv import dotenv_values
+
+from trainer.config import PROJECT_ROOT
+from trainer.errors import UserError
+
+CLIENT_ENV = PROJECT_ROOT / ".stack" / "client.env"
+
+
+def apply_stack_env() -> dict[str, str]:
+    """Set tracker variables the user did not set from the stack's client.env; returns those set."""
+    if not CLIENT_ENV.exists():
+        return {}
+    added = {k: v for k, v in dotenv_values(CLIENT_ENV).items() if v is not None and k not in os.environ}
+    os.environ.update(added)
+    return added
+
+
+def mlflow_tracking_uri() -> str:
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        raise UserError("no MLflow tracking server is configured: start the stack with `make up` "
+                        "(it writes .stack/client.env), or set MLFLOW_TRACKING_URI")
+    return uri
+
+
+def check_mlflow_reachable(uri: str) -> None:
+    """Fail before training, not after, when the server does not answer."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        requests.get(f"{uri.rstrip('/')}/health", timeout=5).raise_for_status()
+    except requests.RequestException as e:
+        raise UserError(f"MLflow tracking server {uri} is not reachable ({type(e).__name__}); start the stack "
+                        f"with `make up` (or `python -m infra up`), or point MLFLOW_TRACKING_URI at a running server") from None
+
+
+def wandb_mode() -> str:
+    """offline unless the environment says online and names a server (W&B cloud or wandb/local)."""
+    mode = os.environ.get("WANDB_MODE", "offline")
+    if mode == "online" and not (os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_BASE_URL")):
+        return "offline"
+    return mode

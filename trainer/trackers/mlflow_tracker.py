@@ -1,0 +1,128 @@
+"""MLflow: a run per training job, params/tags/metrics, artifacts, and the model
+in the registry as `xray-cnn` with a `champion` alias that only a better model takes."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import torch
+
+from trainer.config import TrainConfig
+from trainer.errors import UserError
+from trainer.trackers.base import RunInfo, Tracker
+from trainer.trackers.location import check_mlflow_reachable, mlflow_tracking_uri
+
+REGISTERED_MODEL = "xray-cnn"
+CHAMPION = "champion"
+ARTIFACT_FOLDERS = {"checkpoint": "checkpoints", "plot": "plots", "metrics": "metrics"}
+
+
+def params_of(cfg: TrainConfig, info: RunInfo) -> dict[str, object]:
+    """What the run is: every setting, dropout rates one by one, split sizes."""
+    params = {k: v for k, v in cfg.to_dict().items() if k != "dropout"}
+    params |= {f"dropout_{i + 1}": p for i, p in enumerate(cfg.dropout)}
+    params |= {f"split_{k}": n for k, n in info.split_sizes.items()}
+    return params
+
+
+class MlflowTracker(Tracker):
+    name = "mlflow"
+
+    def __init__(self, log_style: str = "tuned", registered_model: str = REGISTERED_MODEL) -> None:
+        import mlflow
+        self.mlflow, self.log_style, self.registered_model = mlflow, log_style, registered_model
+        self.uri = mlflow_tracking_uri()
+        check_mlflow_reachable(self.uri)
+        self.run = None
+        self.register = True
+        self.model_version: str | None = None
+
+    def start(self, cfg: TrainConfig, info: RunInfo) -> None:
+        mlflow = self.mlflow
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_experiment(cfg.experiment)
+        tags = {"data.fingerprint": info.data_fingerprint, "data.layout": info.layout,
+                "log_style": self.log_style, **{f"version.{k}": v for k, v in info.versions.items()}}
+        if info.git_commit:
+            tags["mlflow.source.git.commit"] = info.git_commit
+        self.run = mlflow.start_run(run_name=info.run_dir.name, tags=tags, log_system_metrics=cfg.system_metrics)
+        self.register = cfg.register_model
+        self.cfg = cfg
+        params = params_of(cfg, info)
+        if self.log_style == "naive":
+            for k, v in params.items():
+                mlflow.log_param(k, v)
+        else:
+            mlflow.log_params(params)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        if self.log_style == "naive":  # one synchronous request per value
+            for k, v in metrics.items():
+                self.mlflow.log_metric(k, v, step=step)
+        else:  # one call per step, queued and sent in batches by a background thread
+            self.mlflow.log_metrics(dict(metrics), step=step, synchronous=False)
+
+    def log_artifact(self, path: Path, kind: str) -> None:
+        self.mlflow.log_artifact(str(path), artifact_path=ARTIFACT_FOLDERS.get(kind, kind))
+
+    def log_model(self, model: torch.nn.Module, example: torch.Tensor, checkpoint: Path, val_macro_f1: float) -> None:
+        from mlflow.models import infer_signature
+        model = model.cpu().eval()
+        x = example.numpy()
+        with torch.no_grad():
+            signature = infer_signature(x, model(example).numpy())
+        self.mlflow.log_metric("best/val_macro_f1", val_macro_f1)
+        info = self.mlflow.pytorch.log_model(
+            model, name="model", signature=signature, input_example=x,
+            serialization_format="pickle",  # loads back as the nn.Module (pt2 gives a frozen ExportedProgram)
+            metadata={"train_config": self.cfg.to_dict()},  # what `evaluate` needs to rebuild the data split
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],  # skips slow requirement inference
+            registered_model_name=self.registered_model if self.register else None)
+        if self.register and info.registered_model_version is not None:
+            self.model_version = str(info.registered_model_version)
+            self._promote_if_better(self.model_version, val_macro_f1)
+
+    def _promote_if_better(self, version: str, score: float) -> None:
+        """Move `champion` to `version` only if it beats the champion's validation macro F1."""
+        from mlflow.exceptions import MlflowException
+        client = self.mlflow.MlflowClient()
+        client.set_model_version_tag(self.registered_model, version, "val_macro_f1", f"{score:.6f}")
+        try:
+            current = client.get_model_version_by_alias(self.registered_model, CHAMPION)
+            best = float(current.tags.get("val_macro_f1", "-inf"))
+        except MlflowException:
+            current, best = None, float("-inf")
+        if score > best:
+            client.set_registered_model_alias(self.registered_model, CHAMPION, version)
+            self.mlflow.set_tag("registry.champion", "promoted")
+        else:
+            self.mlflow.set_tag("registry.champion", f"kept version {current.version} ({best:.4f} >= {score:.4f})")
+
+    def finish(self, status: str = "FINISHED") -> None:
+        if self.run is None:
+            return
+        self.mlflow.flush_async_logging()  # every queued point is on the server before the run ends
+        self.mlflow.end_run(status)
+        self.run = None
+
+
+def registered_config(uri: str) -> dict:
+    """The training config stored with a logged model."""
+    import mlflow.models
+    from mlflow.exceptions import MlflowException
+    try:
+        return mlflow.models.get_model_info(uri).metadata["train_config"]
+    except (MlflowException, KeyError, TypeError) as e:
+        raise UserError(f"{uri} has no training config (was it logged by `python -m trainer train`?): {e}") from None
+
+
+def load_registered(uri: str) -> torch.nn.Module:
+    """A model from the registry, e.g. models:/xray-cnn@champion."""
+    import mlflow.pytorch
+    from mlflow.exceptions import MlflowException
+    check_mlflow_reachable(mlflow_tracking_uri())
+    try:
+        model = mlflow.pytorch.load_model(uri, map_location="cpu")
+    except MlflowException as e:
+        raise UserError(f"cannot load {uri} from {mlflow_tracking_uri()}: {e.message}") from None
+    return model.eval()

@@ -1,0 +1,122 @@
+"""Weights & Biases: config, per-step and per-epoch metrics, prediction images
+and tables, plots, gradients, and the model as an artifact. Offline unless the
+environment names a server."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import torch
+
+from trainer.config import TrainConfig
+from trainer.trackers.base import Evaluation, RunInfo, Tracker
+from trainer.trackers.location import wandb_mode
+
+MODEL_ARTIFACT = "xray-cnn"
+GRID = 16  # sample predictions shown as images
+
+
+class WandbTracker(Tracker):
+    name = "wandb"
+
+    def __init__(self, log_style: str = "tuned") -> None:
+        import wandb
+        self.wandb, self.log_style, self.run = wandb, log_style, None
+        self.watch_freq = 0
+
+    def start(self, cfg: TrainConfig, info: RunInfo) -> None:
+        wandb = self.wandb
+        config = {**cfg.to_dict(), **{f"split_{k}": n for k, n in info.split_sizes.items()},
+                  "data_fingerprint": info.data_fingerprint, "data_layout": info.layout, "versions": info.versions}
+        self.run = wandb.init(
+            project=cfg.experiment, name=info.run_dir.name, config=config, dir=str(info.run_dir),
+            mode=wandb_mode(), job_type="train", group=f"{cfg.optimizer}-lr{cfg.lr:g}-bs{cfg.batch_size}",
+            tags=[f"log_style:{self.log_style}", f"data:{info.data_fingerprint}"],
+            settings=wandb.Settings(x_disable_stats=not cfg.system_metrics, console="off",
+                                    disable_git=info.git_commit is None))
+        # two x axes: optimizer steps for the per-step loss, epochs for everything per epoch
+        self.run.define_metric("global_step")
+        self.run.define_metric("train/loss", step_metric="global_step")
+        self.run.define_metric("epoch")
+        for pattern in ("train/epoch_*", "val/*", "test/*", "time/*", "step"):
+            self.run.define_metric(pattern, step_metric="epoch")
+        self.run.define_metric("val/loss", step_metric="epoch", summary="min")
+        self.watch_freq = cfg.wandb_watch
+
+    def watch(self, model: torch.nn.Module) -> None:
+        if self.watch_freq:
+            self.run.watch(model, log="gradients", log_freq=self.watch_freq)
+
+    def _log(self, metrics: Mapping[str, float], axis: str, value: int) -> None:
+        if self.log_style == "naive":  # one committed row per value
+            for k, v in metrics.items():
+                self.run.log({k: v, axis: value}, commit=True)
+        else:  # one row per step
+            self.run.log({**metrics, axis: value})
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        self._log(metrics, "global_step", step)
+
+    def log_epoch(self, metrics: Mapping[str, float], epoch: int) -> None:
+        self._log(metrics, "epoch", epoch)
+
+    def log_artifact(self, path: Path, kind: str) -> None:
+        if kind == "plot":
+            self.run.log({f"plots/{path.stem}": self.wandb.Image(str(path))})
+        elif kind != "checkpoint":  # the checkpoint travels in the model artifact
+            self.run.save(str(path), base_path=str(path.parent), policy="now")
+
+    def log_evaluation(self, ev: Evaluation) -> None:
+        wandb = self.wandb
+        preds = ev.probs.argmax(1)
+        names = list(ev.classes)
+        table = wandb.Table(columns=["file", "true", "predicted", *[f"p_{c}" for c in names]])
+        for i, path in enumerate(ev.paths):
+            table.add_data(path.name, names[ev.y_true[i]], names[preds[i]], *map(float, ev.probs[i]))
+        grid = [wandb.Image(ev.images[i].permute(1, 2, 0).numpy(),
+                            caption=f"true {names[ev.y_true[i]]} / predicted {names[preds[i]]}")
+                for i in range(min(GRID, len(ev.y_true)))]
+        self.run.log({
+            "test/predictions": table, "test/samples": grid,
+            "test/confusion_matrix": wandb.plot.confusion_matrix(y_true=ev.y_true.tolist(), preds=preds.tolist(),
+                                                                 class_names=names),
+            "test/roc": wandb.plot.roc_curve(ev.y_true.tolist(), ev.probs.tolist(), labels=names),
+        })
+
+    def log_model(self, model: torch.nn.Module, example: torch.Tensor, checkpoint: Path, val_macro_f1: float) -> None:
+        self.run.summary["best/val_macro_f1"] = val_macro_f1
+        artifact = self.wandb.Artifact(MODEL_ARTIFACT, type="model",
+                                       metadata={"val_macro_f1": val_macro_f1, "image_size": example.shape[-1],
+                                                 "format": "trainer checkpoint (python -m trainer evaluate)"})
+        artifact.add_file(str(checkpoint), name="best.pt")
+        self.run.log_artifact(artifact, aliases=["latest", "best"])
+
+    def finish(self, status: str = "FINISHED") -> None:
+        if self.run is None:
+            return
+        self.run.finish(exit_code=0 if status == "FINISHED" else 1)
+        self.run = None
+
+
+def resolve_model(ref: str, download_root: Path) -> Path:
+    """`wandb:<run folder>` (offline: the checkpoint the run's artifact points to) or
+    `wandb:<entity/project/name:alias>` (online: downloaded through the API)."""
+    from trainer.errors import UserError
+    from trainer.trackers.wandb_reader import find_run_file, read_run
+    target = Path(ref)
+    if target.exists():
+        run = read_run(find_run_file(target))
+        for artifact in reversed(run.artifacts):
+            if artifact["type"] == "model":
+                entry = next(e for e in artifact["manifest"] if e["path"] == "best.pt")
+                local = Path(entry["local_path"])
+                if local.exists():
+                    return local
+                raise UserError(f"the model artifact of {target} points to {local}, which no longer exists")
+        raise UserError(f"the W&B run under {target} logged no model artifact")
+    import wandb
+    try:
+        artifact = wandb.Api().artifact(ref if ":" in ref else f"{ref}:best", type="model")
+    except Exception as e:  # the API raises many kinds; all mean "cannot fetch"
+        raise UserError(f"cannot fetch W&B model artifact {ref!r}: {e}") from None
+    return Path(artifact.download(root=str(download_root / artifact.name.replace(":", "-")))) / "best.pt"
