@@ -59,6 +59,11 @@ data: setup
 train: setup
 	$(PY) -m trainer train --data "$(DATA)" --tracker $(or $(TRACKER),none)
 
+.PHONY: experiments
+## Train each setting of config/experiments.yaml on both trackers, then print a table
+experiments: up
+	WANDB_SILENT=true $(PY) -m trainer experiments --data "$(DATA)"
+
 .PHONY: test
 ## Run the whole test suite (starts the native stack it needs)
 test: setup

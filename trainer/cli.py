@@ -1,4 +1,4 @@
-"""python -m trainer {model-summary,make-data,train,evaluate}"""
+"""python -m trainer {model-summary,make-data,train,experiments,evaluate}"""
 from __future__ import annotations
 
 import argparse
@@ -46,6 +46,12 @@ def get_args_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train the CNN, tracked by none/mlflow/wandb/both")
     add_config_flags(p)
+
+    p = sub.add_parser("experiments", help="train each setting of an experiments file on both trackers; print a table")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG.parent / "experiments.yaml",
+                   help="settings file (default: config/experiments.yaml)")
+    p.add_argument("--data", required=True, help="data set folder")
+    p.add_argument("--tracker", default="both", choices=("both", "mlflow", "wandb", "none"), help="(default: both)")
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on a data set's test split")
     p.add_argument("--model", required=True,
@@ -113,7 +119,17 @@ def cmd_evaluate(args) -> None:
         print(f"  wrote {f}")
 
 
-COMMANDS = {"model-summary": cmd_model_summary, "make-data": cmd_make_data, "train": cmd_train, "evaluate": cmd_evaluate}
+def cmd_experiments(args) -> None:
+    from trainer.experiments import format_table, run_experiments
+    from trainer.trackers.location import apply_stack_env
+    apply_stack_env()
+    rows = run_experiments(args.config, args.data, args.tracker)
+    print(format_table(rows))
+    print("table written to results/experiments/experiments.csv")
+
+
+COMMANDS = {"model-summary": cmd_model_summary, "make-data": cmd_make_data, "train": cmd_train,
+            "experiments": cmd_experiments, "evaluate": cmd_evaluate}
 
 
 def main(argv: list[str] | None = None) -> int:

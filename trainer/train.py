@@ -118,6 +118,8 @@ class RunResult:
     test_metrics: dict[str, Any]
     model: XrayCNN
     best_epoch: int
+    tracker: str
+    wall_s: float  # start of tracking to finish, evaluation and model logging included
 
 
 def evaluate_and_report(model: XrayCNN, data: XrayData, device: torch.device, out: Path, cfg: TrainConfig,
@@ -155,6 +157,7 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
     step_losses: list[tuple[int, float]] = []
     best_loss, best_epoch, step = float("inf"), 0, 0
     best_path = run_dir / "best.pt"
+    t_start = time.perf_counter()
     with tracker:
         tracker.start(cfg, info)
         tracker.watch(model)
@@ -197,7 +200,8 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
         tracker.log_evaluation(evaluation)
         example = data.test.images[:1].float() / 255  # (1, 3, S, S)
         tracker.log_model(best_model, example, best_path, history[best_epoch - 1]["val/macro_f1"])
-    return RunResult(run_dir, history, step_losses, test, best_model, best_epoch)
+    return RunResult(run_dir, history, step_losses, test, best_model, best_epoch, tracker.name,
+                     time.perf_counter() - t_start)
 
 
 def run(cfg: TrainConfig, **tracker_options) -> list[RunResult]:
