@@ -59,6 +59,11 @@ data: setup
 train: setup
 	$(PY) -m trainer train --data "$(DATA)" --tracker $(or $(TRACKER),none)
 
+.PHONY: benchmark
+## Measure what each tracker costs and write results/latest/comparison_report.md (PROFILE=quick|full)
+benchmark: up
+	$(PY) -m benchmarks run --profile $(PROFILE)
+
 .PHONY: experiments
 ## Train each setting of config/experiments.yaml on both trackers, then print a table
 experiments: up

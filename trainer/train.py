@@ -120,6 +120,7 @@ class RunResult:
     best_epoch: int
     tracker: str
     wall_s: float  # start of tracking to finish, evaluation and model logging included
+    data_sizes: dict[str, int]
 
 
 def evaluate_and_report(model: XrayCNN, data: XrayData, device: torch.device, out: Path, cfg: TrainConfig,
@@ -201,7 +202,7 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
         example = data.test.images[:1].float() / 255  # (1, 3, S, S)
         tracker.log_model(best_model, example, best_path, history[best_epoch - 1]["val/macro_f1"])
     return RunResult(run_dir, history, step_losses, test, best_model, best_epoch, tracker.name,
-                     time.perf_counter() - t_start)
+                     time.perf_counter() - t_start, data.sizes())
 
 
 def run(cfg: TrainConfig, **tracker_options) -> list[RunResult]:

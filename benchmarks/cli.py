@@ -1,0 +1,78 @@
+"""python -m benchmarks run [--profile quick] [--scenario NAME ...] | report RUN_DIR"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks.profiles import PROFILES
+from benchmarks.results import SCENARIOS
+from trainer.config import PROJECT_ROOT
+from trainer.errors import UserError
+
+REAL_DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "covid19-image-dataset"
+SYNTHETIC = PROJECT_ROOT / "data" / "synthetic"
+
+
+def default_data() -> str:
+    """The real data set when it sits beside the project, else generated data (made once)."""
+    if REAL_DATA.is_dir():
+        return str(REAL_DATA)
+    if not SYNTHETIC.is_dir():
+        from trainer.synthetic import make_dataset
+        print(f"no real data set found; generating one in {SYNTHETIC}", file=sys.stderr)
+        make_dataset(SYNTHETIC, per_class=60, size=256)
+    return str(SYNTHETIC)
+
+
+def headline(suite: dict) -> list[str]:
+    from benchmarks.report import summary_rows
+    return [f"  {name}: MLflow {m} | W&B {w}" for name, m, w in summary_rows(suite)[:5]]
+
+
+def cmd_run(args) -> int:
+    from benchmarks.profiles import get_profile
+    from benchmarks.report import render
+    from benchmarks.runner import make_context, point_latest, run_suite
+    names = args.scenario or list(SCENARIOS)
+    ctx = make_context(get_profile(args.profile), Path(args.out), args.data or default_data(), args.run_id)
+    print(f"benchmark {ctx.run_id}: profile {args.profile}, scenarios {', '.join(names)}, data {ctx.data}", file=sys.stderr)
+    suite = run_suite(ctx, names)
+    report = render(ctx.out)
+    latest = point_latest(ctx.out)
+    failed = [n for n, sc in suite["scenarios"].items() if sc["status"] == "failed"]
+    print(f"\nresults:  {ctx.out / 'results.json'}\nreport:   {report}\nplots:    {ctx.out}/*.png\nlatest:   {latest} -> {ctx.out.name}")
+    print("\n".join(headline(suite)))
+    if failed:
+        print(f"failed scenarios: {', '.join(failed)} (see the report)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_report(args) -> int:
+    from benchmarks.report import render
+    print(render(args.run_dir))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Measure what each tracker costs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the benchmark against the running stack (make up)")
+    p.add_argument("--profile", default="quick", choices=list(PROFILES), help="quick (CPU, default), full (GPU), tiny (tests)")
+    p.add_argument("--scenario", action="append", choices=SCENARIOS, help="run only this scenario (repeatable)")
+    p.add_argument("--out", default=str(PROJECT_ROOT / "results"), help="results folder (default: results/)")
+    p.add_argument("--data", default=None, help="data set folder (default: ../shared/datasets/covid19-image-dataset "
+                                                "when present, else generated data)")
+    p.add_argument("--run-id", default=None, help="folder name under --out (default: a timestamp)")
+    p = sub.add_parser("report", help="re-render comparison_report.md and the plots from a results.json")
+    p.add_argument("run_dir", type=Path, help="results/<run-id> (or results/latest)")
+    args = parser.parse_args(argv)
+    try:
+        return {"run": cmd_run, "report": cmd_report}[args.command](args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,65 @@
+"""results.json: a schema-versioned suite of scenario results, each figure with
+its unit and sample size. The report reads this file and nothing else."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from trainer.errors import UserError
+
+SCHEMA_VERSION = 1
+SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
+SCENARIOS = ("setup", "micro", "macro", "api_calls", "storage", "query", "load")
+
+
+def figure(value: float | int | None, unit: str, n: int, **extra: Any) -> dict[str, Any]:
+    """One measured number: value, unit, sample size (and e.g. stdev, ci_low/ci_high)."""
+    return {"value": value, "unit": unit, "n": n, **extra}
+
+
+def scenario(figures: dict[str, dict], *, data: dict | None = None, notes: list[str] | None = None,
+             not_measured: dict[str, str] | None = None) -> dict[str, Any]:
+    """A scenario's result. `not_measured` maps a figure name to the reason it could not be measured here."""
+    return {"status": "measured" if not not_measured else ("partial" if figures else "not_measured"),
+            "figures": figures, "not_measured": not_measured or {}, "notes": notes or [], "data": data or {}}
+
+
+def schema() -> dict:
+    return json.loads(SCHEMA_FILE.read_text())
+
+
+def validate(suite: dict, source: str = "results.json") -> None:
+    version = suite.get("schema_version") if isinstance(suite, dict) else None
+    if version != SCHEMA_VERSION:
+        raise UserError(f"{source} has schema_version {version!r}; this version of the report reads "
+                        f"schema_version {SCHEMA_VERSION}. Re-run `python -m benchmarks run` to regenerate it.")
+    try:
+        jsonschema.validate(suite, schema())
+    except jsonschema.ValidationError as e:
+        where = "/".join(map(str, e.absolute_path)) or "(top level)"
+        raise UserError(f"{source} does not match the results schema at {where}: {e.message}") from None
+
+
+def dump(suite: dict, path: Path) -> Path:
+    validate(suite, str(path))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(suite, indent=1))
+    tmp.replace(path)
+    return path
+
+
+def load(path: Path | str) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.json"
+    try:
+        suite = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist; run `python -m benchmarks run` first") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path} is not valid JSON: {e}") from None
+    validate(suite, str(path))
+    return suite

@@ -1,0 +1,71 @@
+"""Run the scenarios of a profile against the stack and write results.json,
+the plots and the report into results/<run-id>/ (and point results/latest at it)."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from tqdm import tqdm
+
+from benchmarks import environment, results
+from benchmarks.context import Context
+from benchmarks.profiles import Profile
+from benchmarks.scenarios import SCENARIOS
+from infra.settings import Settings, load_settings
+from trainer.errors import UserError
+from trainer.trackers.location import apply_stack_env, check_mlflow_reachable, mlflow_tracking_uri, wandb_mode
+
+CLIENT_KEYS = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "WANDB_MODE",
+               "WANDB_BASE_URL", "WANDB_API_KEY", "XRAY_STACK_MODE")
+
+
+def make_context(profile: Profile, out_root: Path, data: str, run_id: str | None = None,
+                 settings: Settings | None = None) -> Context:
+    apply_stack_env()
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # the parent's own clients (query, load)
+    uri = mlflow_tracking_uri()
+    check_mlflow_reachable(uri)
+    run_id = run_id or time.strftime("%Y%m%d-%H%M%S")
+    out = Path(out_root) / run_id
+    if out.exists():
+        raise UserError(f"{out} already exists; choose another --run-id or remove it")
+    out.mkdir(parents=True)
+    client_env = {k: os.environ[k] for k in CLIENT_KEYS if k in os.environ}
+    return Context(profile=profile, out=out, run_id=run_id, data=data, settings=settings or load_settings(),
+                   client_env=client_env, stack_mode=os.environ.get("XRAY_STACK_MODE", "native"),
+                   wandb_mode=wandb_mode())
+
+
+def run_suite(ctx: Context, names: list[str]) -> dict:
+    suite = {"schema_version": results.SCHEMA_VERSION, "run_id": ctx.run_id,
+             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "profile": ctx.profile.to_dict(),
+             "environment": environment.collect(ctx.stack_mode, ctx.wandb_mode), "scenarios": {}}
+    suite["profile"]["data"] = ctx.data
+    t0 = time.perf_counter()
+    total = sum(SCENARIOS[n].weight(ctx.profile) for n in names)
+    with tqdm(total=total, unit="", bar_format="{desc:<60.60} {percentage:3.0f}% |{bar:20}| {elapsed}<{remaining}",
+              file=sys.stderr, disable=None) as bar:
+        ctx.progress = bar
+        for name in names:
+            ctx.scenario = name
+            start = bar.n
+            try:
+                suite["scenarios"][name] = SCENARIOS[name].run(ctx)
+            except Exception as e:  # a failed scenario is recorded, and the others still run
+                traceback.print_exc(file=sys.stderr)
+                suite["scenarios"][name] = {**results.scenario({}), "status": "failed", "error": f"{type(e).__name__}: {e}"}
+            bar.update(max(0.0, start + SCENARIOS[name].weight(ctx.profile) - bar.n))  # keep the ETA honest
+    suite["duration_s"] = time.perf_counter() - t0
+    results.dump(suite, ctx.out / "results.json")
+    return suite
+
+
+def point_latest(out: Path) -> Path:
+    latest = out.parent / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(out.name)
+    return latest

@@ -1,0 +1,91 @@
+"""Setup time: stack start to all servers healthy, cold (after clean) and warm
+(after down), per service, on a scratch native stack of its own (the user's
+stack and data are never touched); SDK first run per tracker in fresh processes."""
+from __future__ import annotations
+
+import socket
+import time
+
+from benchmarks.results import figure, scenario
+from benchmarks.stats import summarize
+from infra.native import NativeStack
+from infra.settings import load_settings
+
+TRACKERS = ("mlflow", "wandb")
+
+
+def weight(p) -> float:
+    return p.setup_repeats * 2 + p.first_run_repeats * len(TRACKERS)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scratch_stack(folder) -> NativeStack:
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(env_file=folder / ".env", state_dir=folder, postgres_port=_free_port(),
+                             s3_port=_free_port(), mlflow_port=_free_port())
+    return NativeStack(settings)
+
+
+def _timed_up(stack: NativeStack) -> dict[str, float]:
+    t0 = time.perf_counter()
+    per_service = stack.up(quiet=True)
+    return {**per_service, "total": time.perf_counter() - t0}
+
+
+def stack_starts(ctx) -> tuple[dict, dict]:
+    stack = scratch_stack(ctx.out / "setup-stack")
+    samples: dict[str, dict[str, list[float]]] = {"cold": {}, "warm": {}}
+    try:
+        for r in range(ctx.profile.setup_repeats):
+            stack.clean()
+            ctx.step(f"cold start {r + 1}/{ctx.profile.setup_repeats}")
+            for k, v in _timed_up(stack).items():
+                samples["cold"].setdefault(k, []).append(v)
+            ctx.advance(1)
+            stack.down()
+            ctx.step(f"warm start {r + 1}/{ctx.profile.setup_repeats}")
+            for k, v in _timed_up(stack).items():
+                samples["warm"].setdefault(k, []).append(v)
+            ctx.advance(1)
+    finally:
+        stack.clean()
+    figures = {}
+    for kind, per in samples.items():
+        for service, values in per.items():
+            s = summarize(values)
+            figures[f"stack_{kind}_{service}_s"] = figure(s["mean"], "s", s["n"], stdev=s["stdev"], min=s["min"], max=s["max"])
+    return figures, samples
+
+
+def first_runs(ctx) -> tuple[dict, dict]:
+    figures, raw = {}, {}
+    for tracker in TRACKERS:
+        rows = [ctx.trial("first_run", {"tracker": tracker, "experiment": ctx.experiment, "out_dir": str(ctx.out / "first-run")},
+                          f"{tracker} first run {i + 1}/{ctx.profile.first_run_repeats}")
+                for i in range(ctx.profile.first_run_repeats)]
+        raw[tracker] = rows
+        for part in ("import_s", "init_s", "first_metric_s", "finish_s", "total_s"):
+            s = summarize([row[part] for row in rows])
+            figures[f"first_run_{tracker}_{part}"] = figure(s["mean"], "s", s["n"], stdev=s["stdev"])
+    return figures, raw
+
+
+def run(ctx) -> dict:
+    (ctx.out / "first-run").mkdir(parents=True, exist_ok=True)
+    stack_figures, stack_raw = stack_starts(ctx)
+    sdk_figures, sdk_raw = first_runs(ctx)
+    notes = ["Stack starts are measured on a scratch native stack (own ports and state folder) so that "
+             "`clean` never deletes the user's data; each service's time runs from its launch to its health check passing.",
+             f"SDK first runs go to the benchmark's stack ({ctx.stack_mode}); W&B runs {ctx.wandb_mode}: "
+             + ("'first metric readable' means the history row is in the local .wandb file."
+                if ctx.wandb_mode == "offline" else "'first metric readable' means the server returns it.")]
+    not_measured = {}
+    if ctx.stack_mode == "native":
+        not_measured["stack_wandb_server"] = "no W&B server runs without Docker (wandb/local is a container image)"
+    return scenario({**stack_figures, **sdk_figures}, data={"stack": stack_raw, "first_run": sdk_raw},
+                    notes=notes, not_measured=not_measured)
