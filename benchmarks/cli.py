@@ -8,7 +8,7 @@ from pathlib import Path
 from benchmarks.profiles import PROFILES
 from benchmarks.results import SCENARIOS
 from trainer.config import PROJECT_ROOT
-from trainer.errors import UserError
+from trainer.errors import run_cli
 
 REAL_DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "covid19-image-dataset"
 SYNTHETIC = PROJECT_ROOT / "data" / "synthetic"
@@ -68,11 +68,4 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("report", help="re-render comparison_report.md and the plots from a results.json")
     p.add_argument("run_dir", type=Path, help="results/<run-id> (or results/latest)")
     args = parser.parse_args(argv)
-    try:
-        return {"run": cmd_run, "report": cmd_report}[args.command](args)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_cli(lambda: {"run": cmd_run, "report": cmd_report}[args.command](args))

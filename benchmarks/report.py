@@ -157,7 +157,7 @@ def render(run_dir: Path | str) -> Path:
     run_dir = Path(run_dir)
     s = load(run_dir)
     env, prof = s["environment"], s["profile"]
-    lines = [f"# MLflow vs Weights & Biases: what tracking costs", "",
+    lines = ["# MLflow vs Weights & Biases: what tracking costs", "",
              f"Benchmark run `{s['run_id']}` ({s['created']}), profile **{prof['name']}**, "
              f"{fmt(s.get('duration_s'), 's')} in all. Every number below is read from `results.json` in this folder.", "",
              "| machine | |", "|---|---|",

@@ -10,7 +10,7 @@ from dotenv import dotenv_values
 from infra import compose
 from infra.native import NativeStack
 from infra.settings import ENV_FILE, load_settings
-from trainer.errors import UserError
+from trainer.errors import run_cli
 
 
 def pick_mode(requested: str, settings) -> str:
@@ -90,14 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("auto", "native", "compose"), default="auto",
                         help="compose when a Docker engine answers, else native (default: auto)")
     args = parser.parse_args(argv)
-    try:
+
+    def command() -> None:
         settings = load_settings()
         mode = pick_mode(args.mode, settings)
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         COMMANDS[args.command](mode, settings)
         if args.command == "clean":
             (settings.state_dir / "mode").unlink(missing_ok=True)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+
+    return run_cli(command)

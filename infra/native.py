@@ -120,7 +120,7 @@ class Postgres(Service):
         try:
             subprocess.run([str(bindir / "initdb"), "-D", str(self.pgdata), "-U", self.settings.postgres_user,
                             f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C"],
-                           check=True, capture_output=True, text=True, user=self.user)
+                           check=True, capture_output=True, text=True, **process.as_user(self.user))
         except subprocess.CalledProcessError as e:
             raise UserError(f"initdb failed:\n{e.stderr}") from None
         finally:
@@ -195,6 +195,7 @@ class Mlflow(Service):
             "AWS_SECRET_ACCESS_KEY": s.s3_secret_key, "AWS_DEFAULT_REGION": "us-east-1",
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
             "MLFLOW_AUTH_CONFIG_PATH": str(s.state_dir / "mlflow" / "basic_auth.ini"),
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": s.mlflow_secret_key,
         })
 
     def prepare(self) -> None:

@@ -41,15 +41,18 @@ def start(cmd: list[str], *, pidfile: Path, log: Path, env: dict[str, str] | Non
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env={**os.environ, **(env or {})}, start_new_session=True, user=user,
-                                group=user and _group_of(user))
+                                env={**os.environ, **(env or {})}, start_new_session=True, **as_user(user))
     pidfile.write_text(str(proc.pid))
     return proc.pid
 
 
-def _group_of(user: str) -> int:
+def as_user(user: str | None) -> dict:
+    """subprocess arguments that drop root for `user`: its uid, its gid, and no supplementary
+    groups (root's group 0 would otherwise select the group bits of root-owned folders)."""
+    if user is None:
+        return {}
     import pwd
-    return pwd.getpwnam(user).pw_gid
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
 
 
 def stop(pidfile: Path, *, sig: int = signal.SIGTERM, timeout: float = 20.0) -> bool:

@@ -12,7 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 ENV_FILE = PROJECT_ROOT / ".env"
 STATE_DIR = PROJECT_ROOT / ".stack"
-SECRETS = ("POSTGRES_PASSWORD", "S3_ACCESS_KEY", "S3_SECRET_KEY", "MLFLOW_ADMIN_PASSWORD")
+SECRETS = ("POSTGRES_PASSWORD", "S3_ACCESS_KEY", "S3_SECRET_KEY", "MLFLOW_ADMIN_PASSWORD", "MLFLOW_SECRET_KEY")
 
 
 def ensure_env(env_file: Path = ENV_FILE, example: Path = ENV_EXAMPLE) -> list[str]:
@@ -55,6 +55,7 @@ class Settings:
     mlflow_auth: bool
     mlflow_admin_user: str
     mlflow_admin_password: str
+    mlflow_secret_key: str
     wandb_port: int
     state_dir: Path
 
@@ -86,6 +87,7 @@ def load_settings(env_file: Path = ENV_FILE, state_dir: Path = STATE_DIR, **over
         mlflow_auth=env.get("MLFLOW_AUTH", "false").lower() == "true",
         mlflow_admin_user=env.get("MLFLOW_ADMIN_USER", "admin"),
         mlflow_admin_password=env.get("MLFLOW_ADMIN_PASSWORD", ""),
+        mlflow_secret_key=env.get("MLFLOW_SECRET_KEY", ""),
         wandb_port=int(env.get("WANDB_PORT") or 8080), state_dir=Path(state_dir),
     )
     return Settings(**{**s.__dict__, **overrides}) if overrides else s

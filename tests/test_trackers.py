@@ -4,7 +4,6 @@ run's .wandb file written by the real SDK (offline)."""
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 

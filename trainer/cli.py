@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import get_type_hints
 
 from trainer.config import DEFAULT_CONFIG, TrainConfig, load_config
-from trainer.errors import UserError
+from trainer.errors import UserError, run_cli
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +16,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     hints = get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
         flag, hint = "--" + f.name.replace("_", "-"), str(hints[f.name])
-        help_text = f"(default: from the config file)"
+        help_text = "(default: from the config file)"
         if "bool" in hint:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif hint.startswith("tuple"):
@@ -134,12 +133,4 @@ COMMANDS = {"model-summary": cmd_model_summary, "make-data": cmd_make_data, "tra
 
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
-    try:
-        COMMANDS[args.command](args)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return run_cli(lambda: COMMANDS[args.command](args))
