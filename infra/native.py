@@ -194,9 +194,10 @@ class Mlflow(Service):
             "MLFLOW_S3_ENDPOINT_URL": s.s3_url, "AWS_ACCESS_KEY_ID": s.s3_access_key,
             "AWS_SECRET_ACCESS_KEY": s.s3_secret_key, "AWS_DEFAULT_REGION": "us-east-1",
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-            "MLFLOW_AUTH_CONFIG_PATH": str(s.state_dir / "mlflow" / "basic_auth.ini"),
             "MLFLOW_FLASK_SERVER_SECRET_KEY": s.mlflow_secret_key,
         })
+        if s.mlflow_auth:  # set only then: the server reads this file whenever the variable is set
+            self.env["MLFLOW_AUTH_CONFIG_PATH"] = str(self.data_dir / "basic_auth.ini")
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
