@@ -77,9 +77,9 @@ def summary_rows(s: dict) -> list[tuple[str, str, str]]:
         ("Storage per logged value", fig_cell(g("storage"), "mlflow_bytes_per_value"), fig_cell(g("storage"), "wandb_bytes_per_value")),
         ("Storage per training run (metadata store / run file)", fig_cell(g("storage"), "mlflow_run_postgres_bytes"),
          fig_cell(g("storage"), "wandb_run_file_bytes")),
-        (f"List runs with {big} runs stored (p50)", fig_cell(g("query"), f"list_runs_{big}_runs_ms"), "not measured (no server)"),
+        (f"List runs with {big} runs stored (p50)", fig_cell(g("query"), f"list_runs_{big}_runs_ms"), "not measured (see Query latency)"),
         ("Concurrent writers: points/s, points lost", f"{fig_cell(g('load'), 'mlflow_points_per_s')}, "
-         f"{fig_cell(g('load'), 'mlflow_points_lost')} lost", "not measured (no server)"),
+         f"{fig_cell(g('load'), 'mlflow_points_lost')} lost", "not measured (see Load)"),
     ]
 
 

@@ -10,7 +10,6 @@ import time
 import pytest
 
 from conftest import make_stack
-from infra import process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -105,12 +105,10 @@ def resolve_model(ref: str):
 
 def cmd_evaluate(args) -> None:
     import torch
-    from trainer.data import load_data
-    from trainer.train import evaluate_and_report
+    from trainer.train import evaluate_and_report, load_for
     model, config, default_out = resolve_model(args.model)
     cfg = load_config(config, path=None)
-    data = load_data(args.data, image_size=cfg.image_size, cache_dir=args.cache_dir or cfg.cache_dir, seed=cfg.seed,
-                     val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, augment=False)
+    data = load_for(cfg.replace(data=str(args.data), cache_dir=args.cache_dir or cfg.cache_dir, augment=False))
     m, _, files = evaluate_and_report(model, data, torch.device("cpu"), args.out or default_out, cfg)
     print(f"{args.model} on the test split of {args.data}: n={m['n']} accuracy {m['accuracy']:.3f}, "
           f"macro F1 {m['macro_f1']:.3f}, ROC-AUC {m['roc_auc_ovr'] or float('nan'):.3f}")

@@ -146,9 +146,7 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
         raise UserError("no data set given: pass --data DIR (a Kaggle-layout or flat folder of class folders)")
     seed_everything(cfg.seed, cfg.deterministic)
     device = pick_device(cfg.device)
-    if data is None:
-        data = load_data(cfg.data, image_size=cfg.image_size, cache_dir=cfg.cache_dir, seed=cfg.seed,
-                         val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, augment=cfg.augment)
+    data = data or load_for(cfg)
     torch.manual_seed(cfg.seed)  # same weights and augmentations whatever happened before
     model = build_model(cfg).to(device, memory_format=torch.channels_last)
     optimizer = build_optimizer(cfg, model)
@@ -192,7 +190,7 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
                 tqdm.write(f"early stopping: no val-loss improvement for {cfg.early_stopping} epochs")
                 break
 
-        best_model, ckpt = load_checkpoint(best_path)
+        best_model, _ = load_checkpoint(best_path)
         test, evaluation, files = evaluate_and_report(best_model, data, torch.device("cpu"), run_dir, cfg, history)
         tracker.log_epoch({**ev.flat_metrics(test, "test"), "test/loss": test["loss"]}, epoch)
         tracker.log_artifact(best_path, "checkpoint")
@@ -205,15 +203,20 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
                      time.perf_counter() - t_start, data.sizes())
 
 
-def run(cfg: TrainConfig, **tracker_options) -> list[RunResult]:
-    """`--tracker both` runs the same job twice, once per tracker, on the same seed."""
+def load_for(cfg: TrainConfig) -> XrayData:
+    """The data set of a config, split and cached as the config says."""
+    return load_data(cfg.data, image_size=cfg.image_size, cache_dir=cfg.cache_dir, seed=cfg.seed,
+                     val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, augment=cfg.augment)
+
+
+def run(cfg: TrainConfig) -> list[RunResult]:
+    """`--tracker both` runs the same job twice, once per tracker, on the same seed and data."""
     names = ("mlflow", "wandb") if cfg.tracker == "both" else (cfg.tracker,)
     data = None
     results = []
     for name in names:
-        tracker = make_tracker(name, cfg.log_style, **tracker_options)
+        tracker = make_tracker(name, cfg.log_style)  # first: an unreachable server stops us before any work
         if data is None and cfg.data is not None:
-            data = load_data(cfg.data, image_size=cfg.image_size, cache_dir=cfg.cache_dir, seed=cfg.seed,
-                             val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, augment=cfg.augment)
+            data = load_for(cfg)
         results.append(run_training(cfg, tracker, data))
     return results
