@@ -9,7 +9,7 @@ from dotenv import dotenv_values
 
 from infra import compose
 from infra.native import NativeStack
-from infra.settings import ENV_FILE, load_settings
+from infra.settings import ENV_FILE, load_settings, write_client_env
 from trainer.errors import run_cli
 
 
@@ -28,7 +28,7 @@ def cmd_up(mode: str, settings) -> None:
     if mode == "compose":
         print("Docker engine found: starting the compose stack (docker compose up -d --wait)", file=sys.stderr)
         compose.compose("up", "-d", "--wait")
-        compose.write_client_env(settings, env)
+        write_client_env(settings, compose.client_env(settings, env))
     else:
         print("No Docker engine: starting the native stack (PostgreSQL, S3 via rclone, MLflow) on 127.0.0.1",
               file=sys.stderr)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 
-from infra.settings import ENV_FILE, PROJECT_ROOT, Settings
+from infra.settings import ENV_FILE, PROJECT_ROOT, Settings, tracking_env
 from trainer.errors import UserError
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
@@ -42,17 +41,6 @@ def missing_for_wandb(env: dict[str, str]) -> list[str]:
 
 
 def client_env(s: Settings, env: dict[str, str]) -> dict[str, str]:
-    out = {"MLFLOW_TRACKING_URI": s.mlflow_url, "XRAY_STACK_MODE": "compose",
-           "WANDB_BASE_URL": f"http://127.0.0.1:{s.wandb_port}",
-           "WANDB_MODE": "online" if env.get("WANDB_API_KEY") else "offline"}
-    if s.mlflow_auth:
-        out |= {"MLFLOW_TRACKING_USERNAME": s.mlflow_admin_user, "MLFLOW_TRACKING_PASSWORD": s.mlflow_admin_password}
-    return out
-
-
-def write_client_env(s: Settings, env: dict[str, str]) -> Path:
-    s.state_dir.mkdir(parents=True, exist_ok=True)
-    path = s.state_dir / "client.env"
-    path.write_text("".join(f"{k}={v}\n" for k, v in client_env(s, env).items()))
-    path.chmod(0o600)
-    return path
+    """MLflow and the W&B server on their published ports; W&B online once an API key is set."""
+    return tracking_env(s, XRAY_STACK_MODE="compose", WANDB_BASE_URL=f"http://127.0.0.1:{s.wandb_port}",
+                        WANDB_MODE="online" if env.get("WANDB_API_KEY") else "offline")

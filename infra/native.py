@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 from infra import process
-from infra.settings import Settings
+from infra.settings import Settings, load_settings, tracking_env, write_client_env
 from trainer.errors import UserError
 
 BIN = Path(sys.executable).parent  # the venv's bin: mlflow, rclone
@@ -275,16 +275,18 @@ class NativeStack:
         return rows
 
     def client_env(self) -> dict[str, str]:
-        """What a trainer needs to reach this stack: MLflow over HTTP (artifacts proxied), W&B offline."""
-        env = {"MLFLOW_TRACKING_URI": self.settings.mlflow_url, "WANDB_MODE": "offline",
-               "XRAY_STACK_MODE": "native"}
-        if self.settings.mlflow_auth:
-            env |= {"MLFLOW_TRACKING_USERNAME": self.settings.mlflow_admin_user,
-                    "MLFLOW_TRACKING_PASSWORD": self.settings.mlflow_admin_password}
-        return env
+        """MLflow over HTTP, W&B offline: no W&B server runs without Docker."""
+        return tracking_env(self.settings, WANDB_MODE="offline", XRAY_STACK_MODE="native")
 
     def write_client_env(self) -> Path:
-        path = self.settings.state_dir / "client.env"
-        path.write_text("".join(f"{k}={v}\n" for k, v in self.client_env().items()))
-        path.chmod(0o600)
-        return path
+        return write_client_env(self.settings, self.client_env())
+
+
+def scratch_stack(folder: Path, **overrides) -> NativeStack:
+    """A native stack with its own .env, free ports and state folder, never the user's `.stack/`
+    (the benchmark's setup scenario and the tests). Keep `folder` readable for the 'postgres'
+    user when running as root: ancestors get o+x, but not read access."""
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(env_file=folder / ".env", state_dir=folder, postgres_port=process.free_port(),
+                             s3_port=process.free_port(), mlflow_port=process.free_port(), **overrides)
+    return NativeStack(settings)

@@ -91,3 +91,20 @@ def load_settings(env_file: Path = ENV_FILE, state_dir: Path = STATE_DIR, **over
         wandb_port=int(env.get("WANDB_PORT") or 8080), state_dir=Path(state_dir),
     )
     return Settings(**{**s.__dict__, **overrides}) if overrides else s
+
+
+def tracking_env(s: Settings, **extra: str) -> dict[str, str]:
+    """What a trainer needs to reach a stack: the MLflow URL (artifacts are proxied), credentials in auth mode."""
+    env = {"MLFLOW_TRACKING_URI": s.mlflow_url, **extra}
+    if s.mlflow_auth:
+        env |= {"MLFLOW_TRACKING_USERNAME": s.mlflow_admin_user, "MLFLOW_TRACKING_PASSWORD": s.mlflow_admin_password}
+    return env
+
+
+def write_client_env(s: Settings, env: dict[str, str]) -> Path:
+    """`.stack/client.env`, read by `python -m trainer` and `python -m benchmarks` (mode 600: it may hold a password)."""
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    path = s.state_dir / "client.env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    path.chmod(0o600)
+    return path

@@ -48,24 +48,11 @@ def tiny_cfg(tmp_path, image_cache, synthetic_data):
 
 # ---------------------------------------------------------------- the native stack
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def make_stack(state_dir: Path, **overrides):
-    """A native stack with its own .env, free ports and state folder (never the user's .stack/).
-
-    The state lives under the project (not /tmp, whose pytest folders are private to root),
-    because PostgreSQL runs as the 'postgres' user when the tests run as root."""
-    from infra.native import NativeStack
-    from infra.settings import load_settings
-    state_dir.mkdir(parents=True, exist_ok=True)
-    settings = load_settings(env_file=state_dir / ".env", state_dir=state_dir, postgres_port=free_port(),
-                             s3_port=free_port(), mlflow_port=free_port(), **overrides)
-    return NativeStack(settings)
+    """A scratch native stack under the project (not /tmp, whose pytest folders are private to
+    root), because PostgreSQL runs as the 'postgres' user when the tests run as root."""
+    from infra.native import scratch_stack
+    return scratch_stack(state_dir, **overrides)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from trainer.trackers.mlflow_tracker import REGISTERED_MODEL, MlflowTracker, loa
 from trainer.trackers.wandb_reader import find_run_file, read_run
 from trainer.trackers.wandb_tracker import resolve_model
 
-from conftest import free_port
+from infra.process import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -3,32 +3,17 @@
 stack and data are never touched); SDK first run per tracker in fresh processes."""
 from __future__ import annotations
 
-import socket
 import time
 
 from benchmarks.results import figure, scenario
 from benchmarks.stats import summarize
-from infra.native import NativeStack
-from infra.settings import load_settings
+from infra.native import NativeStack, scratch_stack
 
 TRACKERS = ("mlflow", "wandb")
 
 
 def weight(p) -> float:
     return p.setup_repeats * 2 + p.first_run_repeats * len(TRACKERS)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def scratch_stack(folder) -> NativeStack:
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = load_settings(env_file=folder / ".env", state_dir=folder, postgres_port=_free_port(),
-                             s3_port=_free_port(), mlflow_port=_free_port())
-    return NativeStack(settings)
 
 
 def _timed_up(stack: NativeStack) -> dict[str, float]:

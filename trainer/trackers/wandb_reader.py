@@ -45,7 +45,7 @@ def records(path: Path | str) -> Iterator[Any]:
 def _value(item) -> Any:
     if item.value_json:
         return json.loads(item.value_json)
-    which = item.WhichOneof("value") if hasattr(item, "WhichOneof") else None
+    which = item.WhichOneof("value")
     return getattr(item, which) if which and which != "none" else None
 
 
