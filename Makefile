@@ -73,3 +73,8 @@ experiments: up
 ## Run the whole test suite (starts the native stack it needs)
 test: setup
 	$(PY) -m pytest tests
+
+.PHONY: test-faults
+## Only the fault tests: servers killed, long outages, crashed trainers, resume
+test-faults: setup
+	$(PY) -m pytest tests/test_reliability.py

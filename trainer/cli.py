@@ -1,4 +1,4 @@
-"""python -m trainer {model-summary,make-data,train,experiments,evaluate}"""
+"""python -m trainer {model-summary,make-data,train,sync,experiments,evaluate}"""
 from __future__ import annotations
 
 import argparse
@@ -45,6 +45,12 @@ def get_args_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train the CNN, tracked by none/mlflow/wandb/both")
     add_config_flags(p)
+    p.add_argument("--resume", type=Path, default=None, metavar="RUN_FOLDER",
+                   help="go on with an interrupted run from its last.pt, in the same tracker run "
+                        "(its own config; only --epochs may change)")
+
+    p = sub.add_parser("sync", help="deliver what a run logged locally but its tracker lacks (after an outage or a crash)")
+    p.add_argument("run_folder", type=Path, help="the run's folder (results/runs/<run>)")
 
     p = sub.add_parser("experiments", help="train each setting of an experiments file on both trackers; print a table")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG.parent / "experiments.yaml",
@@ -76,14 +82,44 @@ def cmd_make_data(args) -> None:
 
 
 def cmd_train(args) -> None:
+    if args.resume:
+        return cmd_resume(args)
     cfg = config_from_args(args)  # bad values stop here, before the slow torch import
     from trainer.trackers.location import apply_stack_env
     from trainer.train import run
     apply_stack_env()
     for result in run(cfg):
-        m = result.test_metrics
-        print(f"run folder: {result.run_dir}\n  best epoch {result.best_epoch}; test accuracy {m['accuracy']:.3f}, "
-              f"macro F1 {m['macro_f1']:.3f}, ROC-AUC {m['roc_auc_ovr'] or float('nan'):.3f}")
+        print_result(result)
+
+
+def print_result(result) -> None:
+    m = result.test_metrics
+    print(f"run folder: {result.run_dir}\n  best epoch {result.best_epoch}; test accuracy {m['accuracy']:.3f}, "
+          f"macro F1 {m['macro_f1']:.3f}, ROC-AUC {m['roc_auc_ovr'] or float('nan'):.3f}")
+
+
+def cmd_resume(args) -> None:
+    given = sorted("--" + f.name.replace("_", "-") for f in fields(TrainConfig)
+                   if getattr(args, f.name) is not None and f.name != "epochs")
+    if given:
+        raise UserError(f"--resume goes on with the run's own config; drop {', '.join(given)} (only --epochs may change)")
+    from trainer.trackers import make_tracker
+    from trainer.trackers.location import apply_stack_env
+    from trainer.train import resume_from, run_training
+    apply_stack_env()
+    cfg, tracker_name, log_style, resume = resume_from(args.resume, args.epochs)
+    tracker = make_tracker(tracker_name, log_style)
+    print(f"resuming {args.resume} after epoch {resume.checkpoint['progress']['epoch']} of {cfg.epochs} "
+          f"({tracker_name} run {resume.run_id or '-'})")
+    print_result(run_training(cfg, tracker, resume=resume))
+
+
+def cmd_sync(args) -> None:
+    from trainer.trackers.location import apply_stack_env
+    from trainer.trackers.recorded import sync_run
+    apply_stack_env()
+    sent = sync_run(args.run_folder)
+    print(f"{args.run_folder}: delivered {sent}" + (f" ({', '.join(sent.files)})" if sent.files else ""))
 
 
 def resolve_model(ref: str):
@@ -125,7 +161,7 @@ def cmd_experiments(args) -> None:
     print("table written to results/experiments/experiments.csv")
 
 
-COMMANDS = {"model-summary": cmd_model_summary, "make-data": cmd_make_data, "train": cmd_train,
+COMMANDS = {"model-summary": cmd_model_summary, "make-data": cmd_make_data, "train": cmd_train, "sync": cmd_sync,
             "experiments": cmd_experiments, "evaluate": cmd_evaluate}
 
 

@@ -18,3 +18,10 @@ def run_cli(command) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def warn(message: str) -> None:
+    """A problem training survives: on stderr, above any progress bar."""
+    import sys
+    from tqdm import tqdm
+    tqdm.write(message, file=sys.stderr)

@@ -7,7 +7,7 @@ import platform
 import random
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ from trainer.data import XrayData, load_data
 from trainer.engine import predict, train_one_epoch
 from trainer.errors import UserError
 from trainer.model import XrayCNN
-from trainer.trackers import Evaluation, RunInfo, Tracker, make_tracker
+from trainer.trackers import Evaluation, RunInfo, Tracker, journal, make_tracker
+from trainer.trackers.recorded import Recorded
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -83,10 +84,29 @@ def new_run_dir(cfg: TrainConfig, tracker_name: str) -> tuple[str, Path]:
     return run_dir.name, run_dir
 
 
-def save_checkpoint(path: Path, model, optimizer, epoch: int, val_loss: float, cfg: TrainConfig) -> Path:
+@dataclass
+class Progress:
+    """Where a run is: saved in last.pt after every epoch, so `train --resume` goes on from there."""
+    epoch: int = 0
+    step: int = 0
+    best_loss: float = float("inf")
+    best_epoch: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def stopped_early(self, cfg: TrainConfig) -> bool:
+        return bool(cfg.early_stopping) and self.epoch - self.best_epoch >= cfg.early_stopping
+
+
+def save_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, progress: Progress,
+                    loader: DataLoader | None = None) -> Path:
+    """Weights, optimizer, progress and the random state (global and data order): a resumed
+    run draws the same batches, augmentations and dropout masks as an uninterrupted one."""
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                "val_loss": val_loss, "config": cfg.to_dict()}, tmp)
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": progress.epoch,
+                "val_loss": progress.history[-1]["val/loss"] if progress.history else None,
+                "config": cfg.to_dict(), "progress": asdict(progress),
+                "rng": {"torch": torch.get_rng_state(),
+                        "loader": loader.generator.get_state() if loader is not None else None}}, tmp)
     tmp.replace(path)  # atomic: a kill mid-save leaves the previous checkpoint intact
     return path
 
@@ -140,7 +160,20 @@ def evaluate_and_report(model: XrayCNN, data: XrayData, device: torch.device, ou
     return m, evaluation, files
 
 
-def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = None) -> RunResult:
+@dataclass
+class Resume:
+    """A run folder to go on with: its last checkpoint and its journal."""
+    run_dir: Path
+    checkpoint: dict[str, Any]
+    entries: list[dict[str, Any]]
+
+    @property
+    def run_id(self) -> str | None:
+        return journal.run_entry(self.entries).get("run_id")
+
+
+def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = None,
+                 resume: Resume | None = None) -> RunResult:
     """Train, checkpoint, evaluate and report to `tracker`. The loop never imports an SDK."""
     if cfg.data is None and data is None:
         raise UserError("no data set given: pass --data DIR (a Kaggle-layout or flat folder of class folders)")
@@ -150,57 +183,105 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
     torch.manual_seed(cfg.seed)  # same weights and augmentations whatever happened before
     model = build_model(cfg).to(device, memory_format=torch.channels_last)
     optimizer = build_optimizer(cfg, model)
-    _, run_dir = new_run_dir(cfg, tracker.name)
-    info = RunInfo(run_dir, data.fingerprint, data.sizes(), data.layout, versions(), git_commit())
-    history: list[dict[str, float]] = []
+    train_loader = make_loader(data.train, cfg, shuffle=True)
+    progress = Progress()
+    if resume:
+        run_dir = resume.run_dir
+        progress = restore(resume.checkpoint, model, optimizer, train_loader)
+    else:
+        _, run_dir = new_run_dir(cfg, tracker.name)
+    info = RunInfo(run_dir, data.fingerprint, data.sizes(), data.layout, versions(), git_commit(),
+                   resume_id=resume.run_id if resume else None)
+    logged = {p.id for p in journal.points(resume.entries)} if resume else set()
     step_losses: list[tuple[int, float]] = []
-    best_loss, best_epoch, step = float("inf"), 0, 0
-    best_path = run_dir / "best.pt"
     t_start = time.perf_counter()
-    with tracker:
-        tracker.start(cfg, info)
-        tracker.watch(model)
+    with Recorded(tracker, run_dir, logged) as recorded:
+        recorded.start(cfg, info)
+        if resume:
+            recorded.catch_up(resume.entries)
+        recorded.watch(model)
 
         def on_step(s: int, loss: float) -> None:
             step_losses.append((s, loss))
             if s % cfg.log_every == 0:
-                tracker.log_metrics({"train/loss": loss}, s)
+                recorded.log_metrics({"train/loss": loss}, s)
 
-        epochs = tqdm(range(1, cfg.epochs + 1), desc=f"train [{tracker.name}]", unit="epoch", disable=None)
-        train_loader = make_loader(data.train, cfg, shuffle=True)
         val_loader = make_loader(data.val, cfg, shuffle=False)
+        epochs = tqdm(range(progress.epoch + 1, cfg.epochs + 1), desc=f"train [{tracker.name}]", unit="epoch",
+                      disable=None, initial=progress.epoch, total=cfg.epochs)
         for epoch in epochs:
-            t0 = time.perf_counter()
-            train_loss, train_acc, steps = train_one_epoch(model, train_loader, optimizer, device,
-                                                           epoch=epoch, first_step=step, on_step=on_step)
-            step += steps
-            y, probs, val_loss = predict(model, val_loader, device)
-            val = ev.classification_metrics(y, probs, data.classes)
-            row = {"epoch": epoch, "step": step, "train/epoch_loss": train_loss, "train/epoch_acc": train_acc,
-                   "val/loss": val_loss, **ev.flat_metrics(val, "val"),
-                   "time/epoch_s": time.perf_counter() - t0}
-            history.append(row)
-            tracker.log_epoch({k: v for k, v in row.items() if k != "epoch"}, epoch)
-            save_checkpoint(run_dir / "last.pt", model, optimizer, epoch, val_loss, cfg)
-            if val_loss < best_loss:
-                best_loss, best_epoch = val_loss, epoch
-                save_checkpoint(best_path, model, optimizer, epoch, val_loss, cfg)
-            epochs.set_postfix(loss=f"{train_loss:.3f}", val_loss=f"{val_loss:.3f}", val_acc=f"{row['val/acc']:.3f}")
-            if cfg.early_stopping and epoch - best_epoch >= cfg.early_stopping:
+            if progress.stopped_early(cfg):
                 tqdm.write(f"early stopping: no val-loss improvement for {cfg.early_stopping} epochs")
                 break
-
-        best_model, _ = load_checkpoint(best_path)
-        test, evaluation, files = evaluate_and_report(best_model, data, torch.device("cpu"), run_dir, cfg, history)
-        tracker.log_epoch({**ev.flat_metrics(test, "test"), "test/loss": test["loss"]}, epoch)
-        tracker.log_artifact(best_path, "checkpoint")
-        for f in files:
-            tracker.log_artifact(f, "metrics" if f.suffix == ".json" else "plot")
-        tracker.log_evaluation(evaluation)
-        example = data.test.images[:1].float() / 255  # (1, 3, S, S)
-        tracker.log_model(best_model, example, best_path, history[best_epoch - 1]["val/macro_f1"])
-    return RunResult(run_dir, history, step_losses, test, best_model, best_epoch, tracker.name,
+            row = train_and_validate(model, (train_loader, val_loader), optimizer, device, data.classes,
+                                     epoch, progress, on_step)
+            recorded.log_epoch({k: v for k, v in row.items() if k != "epoch"}, epoch)
+            if progress.best_epoch == epoch:
+                save_checkpoint(run_dir / "best.pt", model, optimizer, cfg, progress)
+            save_checkpoint(run_dir / "last.pt", model, optimizer, cfg, progress, train_loader)
+            epochs.set_postfix(loss=f"{row['train/epoch_loss']:.3f}", val_loss=f"{row['val/loss']:.3f}",
+                               val_acc=f"{row['val/acc']:.3f}")
+        test, best_model = report_test(recorded, data, run_dir, cfg, progress)
+    return RunResult(run_dir, progress.history, step_losses, test, best_model, progress.best_epoch, tracker.name,
                      time.perf_counter() - t_start, data.sizes())
+
+
+def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer, device: torch.device,
+                       classes: tuple[str, ...], epoch: int, progress: Progress, on_step) -> dict[str, float]:
+    """One epoch of training, then validation; updates `progress` and returns the epoch's row."""
+    t0 = time.perf_counter()
+    train_loss, train_acc, steps = train_one_epoch(model, loaders[0], optimizer, device,
+                                                   epoch=epoch, first_step=progress.step, on_step=on_step)
+    progress.step += steps
+    y, probs, val_loss = predict(model, loaders[1], device)
+    row = {"epoch": epoch, "step": progress.step, "train/epoch_loss": train_loss, "train/epoch_acc": train_acc,
+           "val/loss": val_loss, **ev.flat_metrics(ev.classification_metrics(y, probs, classes), "val"),
+           "time/epoch_s": time.perf_counter() - t0}
+    progress.history.append(row)
+    progress.epoch = epoch
+    if val_loss < progress.best_loss:
+        progress.best_loss, progress.best_epoch = val_loss, epoch
+    return row
+
+
+def report_test(recorded: Tracker, data: XrayData, run_dir: Path, cfg: TrainConfig,
+                progress: Progress) -> tuple[dict[str, Any], XrayCNN]:
+    """The best checkpoint on the test split: files and plots in the run folder, all of it to the tracker."""
+    best_path = run_dir / "best.pt"
+    best_model, _ = load_checkpoint(best_path)
+    test, evaluation, files = evaluate_and_report(best_model, data, torch.device("cpu"), run_dir, cfg,
+                                                  progress.history)
+    recorded.log_epoch({**ev.flat_metrics(test, "test"), "test/loss": test["loss"]}, progress.epoch)
+    recorded.log_artifact(best_path, "checkpoint")
+    for f in files:
+        recorded.log_artifact(f, "metrics" if f.suffix == ".json" else "plot")
+    recorded.log_evaluation(evaluation)
+    example = data.test.images[:1].float() / 255  # (1, 3, S, S)
+    recorded.log_model(best_model, example, best_path, progress.history[progress.best_epoch - 1]["val/macro_f1"])
+    return test, best_model
+
+
+def restore(ckpt: dict[str, Any], model, optimizer, train_loader: DataLoader) -> Progress:
+    """Put a last.pt back: weights, optimizer, random state; returns the progress it saved."""
+    model.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    train_loader.generator.set_state(ckpt["rng"]["loader"])
+    return Progress(**ckpt["progress"])
+
+
+def resume_from(run_dir: Path, epochs: int | None = None) -> tuple[TrainConfig, str, str, Resume]:
+    """Config, tracker name and log style of an interrupted run, from its last.pt and journal."""
+    from trainer.config import load_config
+    run_dir = Path(run_dir)
+    entries = journal.read(run_dir)
+    run = journal.run_entry(entries)
+    _, ckpt = load_checkpoint(run_dir / "last.pt")
+    if "progress" not in ckpt:
+        raise UserError(f"{run_dir / 'last.pt'} was written by an older version without resume state")
+    config = ckpt["config"] | ({"epochs": epochs} if epochs else {})
+    cfg = load_config(config, path=None)
+    return cfg, run["tracker"], run.get("log_style") or cfg.log_style, Resume(run_dir, ckpt, entries)
 
 
 def load_for(cfg: TrainConfig) -> XrayData:

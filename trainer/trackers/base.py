@@ -22,6 +22,12 @@ class RunInfo:
     layout: str
     versions: dict[str, str]
     git_commit: str | None = None
+    resume_id: str | None = None  # the tracker run to continue (train --resume, sync)
+
+    @classmethod
+    def resumed(cls, run_dir: Path, run_id: str | None) -> "RunInfo":
+        """For reopening a run to deliver what it lacks: trackers take nothing else from it then."""
+        return cls(run_dir, "", {}, "", {}, None, resume_id=run_id)
 
 
 @dataclass
@@ -37,6 +43,8 @@ class Evaluation:
 
 class Tracker(ABC):
     name = "base"
+    stores = True  # False for `none`: nothing to deliver
+    run_id: str | None = None
 
     @abstractmethod
     def start(self, cfg: TrainConfig, info: RunInfo) -> None:
@@ -68,6 +76,38 @@ class Tracker(ABC):
     def finish(self, status: str = "FINISHED") -> None:
         """Flush everything and close the run; status FINISHED, FAILED or KILLED."""
 
+    # what the tracker's run already holds, so that sync and resume send only what is missing
+
+    def stored_points(self, keys: set[str]) -> set[tuple[str, int]]:
+        """(key, step or epoch) pairs the run holds for these metric keys."""
+        return set()
+
+    def stored_files(self) -> set[str]:
+        """Ids (see file_id) of the files the run holds."""
+        return set()
+
+    def file_id(self, path: Path, kind: str) -> str | None:
+        """How a logged file is named in the run; None when it is not stored on its own."""
+        return None
+
+    def has_model(self) -> bool:
+        return False
+
+    def reachable(self) -> bool:
+        """A quick health check, asked before sending again after a failure."""
+        return True
+
+    def undelivered(self) -> bool:
+        """Wait for queued sends; True if some failed (asynchronous logging)."""
+        return False
+
+    def abandon(self, status: str) -> None:
+        """Close the run locally after a failed delivery; tell the server `status` if it still listens."""
+        try:
+            self.finish(status)
+        except Exception:  # unreachable: that is why we abandon
+            pass
+
     def __enter__(self) -> "Tracker":
         return self
 
@@ -78,6 +118,7 @@ class Tracker(ABC):
 class NullTracker(Tracker):
     """Tracks nothing: the baseline arm of the benchmark."""
     name = "none"
+    stores = False
 
     def start(self, cfg: TrainConfig, info: RunInfo) -> None:
         pass

@@ -36,6 +36,7 @@ class MlflowTracker(Tracker):
         self.run = None
         self.register = True
         self.model_version: str | None = None
+        self.queued: list = []  # RunOperations of asynchronous sends, checked when the run ends
 
     def start(self, cfg: TrainConfig, info: RunInfo) -> None:
         mlflow = self.mlflow
@@ -45,9 +46,13 @@ class MlflowTracker(Tracker):
                 "log_style": self.log_style, **{f"version.{k}": v for k, v in info.versions.items()}}
         if info.git_commit:
             tags["mlflow.source.git.commit"] = info.git_commit
+        self.register, self.cfg = cfg.register_model, cfg
+        if info.resume_id:  # the same run, continued: its params and tags are already there
+            self.run = mlflow.start_run(run_id=info.resume_id, log_system_metrics=cfg.system_metrics)
+            self.run_id = info.resume_id
+            return
         self.run = mlflow.start_run(run_name=info.run_dir.name, tags=tags, log_system_metrics=cfg.system_metrics)
-        self.register = cfg.register_model
-        self.cfg = cfg
+        self.run_id = self.run.info.run_id
         params = params_of(cfg, info)
         if self.log_style == "naive":
             for k, v in params.items():
@@ -60,7 +65,7 @@ class MlflowTracker(Tracker):
             for k, v in metrics.items():
                 self.mlflow.log_metric(k, v, step=step)
         else:  # one call per step, queued and sent in batches by a background thread
-            self.mlflow.log_metrics(dict(metrics), step=step, synchronous=False)
+            self.queued.append(self.mlflow.log_metrics(dict(metrics), step=step, synchronous=False))
 
     def log_artifact(self, path: Path, kind: str) -> None:
         self.mlflow.log_artifact(str(path), artifact_path=ARTIFACT_FOLDERS.get(kind, kind))
@@ -71,13 +76,13 @@ class MlflowTracker(Tracker):
         x = example.numpy()
         with torch.no_grad():
             signature = infer_signature(x, model(example).numpy())
-        self.mlflow.log_metric("best/val_macro_f1", val_macro_f1)
         info = self.mlflow.pytorch.log_model(
             model, name="model", signature=signature, input_example=x,
             serialization_format="pickle",  # loads back as the nn.Module (pt2 gives a frozen ExportedProgram)
             metadata={"train_config": self.cfg.to_dict()},  # what `evaluate` needs to rebuild the data split
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],  # skips slow requirement inference
             registered_model_name=self.registered_model if self.register else None)
+        self.mlflow.log_metric("best/val_macro_f1", val_macro_f1)  # after the upload: a retried upload logs it once
         if self.register and info.registered_model_version is not None:
             self.model_version = str(info.registered_model_version)
             self._promote_if_better(self.model_version, val_macro_f1)
@@ -98,10 +103,48 @@ class MlflowTracker(Tracker):
         else:
             self.mlflow.set_tag("registry.champion", f"kept version {current.version} ({best:.4f} >= {score:.4f})")
 
+    def stored_points(self, keys: set[str]) -> set[tuple[str, int]]:
+        client = self.mlflow.MlflowClient()
+        return {(key, m.step) for key in keys for m in client.get_metric_history(self.run_id, key)}
+
+    def file_id(self, path: Path, kind: str) -> str:
+        return f"{ARTIFACT_FOLDERS.get(kind, kind)}/{path.name}"
+
+    def stored_files(self) -> set[str]:
+        client = self.mlflow.MlflowClient()
+        return {f.path for folder in set(ARTIFACT_FOLDERS.values())
+                for f in client.list_artifacts(self.run_id, folder)}
+
+    def has_model(self) -> bool:
+        from mlflow.entities import LoggedModelStatus
+        models = self.mlflow.search_logged_models(
+            experiment_ids=[self.run.info.experiment_id], filter_string=f"source_run_id = '{self.run_id}'",
+            output_format="list")
+        return any(m.status == LoggedModelStatus.READY for m in models)
+
+    def reachable(self) -> bool:
+        try:
+            check_mlflow_reachable(self.uri)
+            return True
+        except UserError:
+            return False
+
+    def undelivered(self) -> bool:
+        from mlflow.exceptions import MlflowException
+        self.mlflow.flush_async_logging()  # every queued point has been sent, or has failed
+        failed = False
+        for op in self.queued:
+            try:
+                op.wait()
+            except MlflowException:
+                failed = True
+        self.queued = []
+        return failed
+
     def finish(self, status: str = "FINISHED") -> None:
         if self.run is None:
             return
-        self.mlflow.flush_async_logging()  # every queued point is on the server before the run ends
+        self.undelivered()  # every queued point is on the server before the run ends
         self.mlflow.end_run(status)
         self.run = None
 

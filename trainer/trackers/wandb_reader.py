@@ -108,7 +108,36 @@ def find_run_file(folder: Path | str) -> Path:
     folder = Path(folder)
     if folder.is_file() and folder.suffix == ".wandb":
         return folder
-    found = sorted(folder.rglob("*.wandb"), key=lambda p: p.stat().st_mtime)
+    found = run_files(folder)
     if not found:
         raise UserError(f"no W&B run file (*.wandb) under {folder}")
     return found[-1]
+
+
+def run_files(folder: Path | str) -> list[Path]:
+    """Every `.wandb` file under a folder, oldest first: a resumed run adds one per process."""
+    folder = Path(folder)
+    if folder.is_file() and folder.suffix == ".wandb":
+        return [folder]
+    # offline-run-YYYYMMDD_HHMMSS-<id>: the folder name orders them by start time
+    return sorted(folder.rglob("*.wandb"), key=lambda p: (p.parent.name, p.stat().st_mtime))
+
+
+def read_folder(folder: Path | str) -> WandbRun:
+    """One run from all its files, in order, as `wandb sync` joins them: history appended,
+    config and summary updated, artifacts and files collected."""
+    files = run_files(folder)
+    if not files:
+        raise UserError(f"no W&B run file (*.wandb) under {folder}")
+    merged = WandbRun(Path(folder))
+    for part in map(read_run, files):
+        merged.run_id, merged.project = part.run_id or merged.run_id, part.project or merged.project
+        merged.config |= part.config
+        merged.summary |= part.summary
+        merged.history += part.history
+        merged.artifacts += part.artifacts
+        merged.files += part.files
+        merged.exit_code = part.exit_code if part.exit_code is not None else merged.exit_code
+        for kind, n in part.counts.items():
+            merged.counts[kind] = merged.counts.get(kind, 0) + n
+    return merged

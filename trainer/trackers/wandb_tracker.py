@@ -9,6 +9,7 @@ from typing import Mapping
 import torch
 
 from trainer.config import TrainConfig
+from trainer.errors import warn
 from trainer.trackers.base import Evaluation, RunInfo, Tracker
 from trainer.trackers.location import wandb_mode
 
@@ -28,12 +29,17 @@ class WandbTracker(Tracker):
         wandb = self.wandb
         config = {**cfg.to_dict(), **{f"split_{k}": n for k, n in info.split_sizes.items()},
                   "data_fingerprint": info.data_fingerprint, "data_layout": info.layout, "versions": info.versions}
-        self.run = wandb.init(
+        options = dict(
             project=cfg.experiment, name=info.run_dir.name, config=config, dir=str(info.run_dir),
-            mode=wandb_mode(), job_type="train", group=f"{cfg.optimizer}-lr{cfg.lr:g}-bs{cfg.batch_size}",
+            job_type="train", group=f"{cfg.optimizer}-lr{cfg.lr:g}-bs{cfg.batch_size}",
             tags=[f"log_style:{self.log_style}", f"data:{info.data_fingerprint}"],
             settings=wandb.Settings(x_disable_stats=not cfg.system_metrics, console="off",
                                     disable_git=info.git_commit is None))
+        if info.resume_id:  # offline, a resumed run is one more .wandb file with the same id; `wandb sync` joins them
+            options = {k: v for k, v in options.items() if k not in ("config", "tags")}  # already in the run
+            options |= dict(id=info.resume_id, resume="allow")
+        self.run = self._init(wandb_mode(), options)
+        self.run_id, self.run_dir = self.run.id, info.run_dir
         # two x axes: optimizer steps for the per-step loss, epochs for everything per epoch
         self.run.define_metric("global_step")
         self.run.define_metric("train/loss", step_metric="global_step")
@@ -42,6 +48,17 @@ class WandbTracker(Tracker):
             self.run.define_metric(pattern, step_metric="epoch")
         self.run.define_metric("val/loss", step_metric="epoch", summary="min")
         self.watch_freq = cfg.wandb_watch
+
+    def _init(self, mode: str, options: dict):
+        """wandb.init; an unreachable server does not stop training: the run is kept offline instead."""
+        try:
+            return self.wandb.init(mode=mode, **options)
+        except self.wandb.errors.CommError as e:
+            if mode != "online":
+                raise
+            warn(f"wandb: the W&B server is not reachable ({str(e).splitlines()[0][:200]}); "
+                       f"logging offline under {options['dir']}/wandb; upload it later with `wandb sync`")
+            return self.wandb.init(mode="offline", **options)
 
     def watch(self, model: torch.nn.Module) -> None:
         if self.watch_freq:
@@ -91,6 +108,25 @@ class WandbTracker(Tracker):
         artifact.add_file(str(checkpoint), name="best.pt")
         self.run.log_artifact(artifact, aliases=["latest", "best"])
 
+    def _stored(self):
+        from trainer.trackers.wandb_reader import read_folder
+        return read_folder(self.run_dir)
+
+    def stored_points(self, keys: set[str]) -> set[tuple[str, int]]:
+        return {(key, row[axis]) for row in self._stored().history
+                for axis in ("global_step", "epoch") if axis in row
+                for key in row if key in keys}
+
+    def file_id(self, path: Path, kind: str) -> str | None:
+        return {"plot": f"plots/{path.stem}", "metrics": path.name}.get(kind)  # the checkpoint is in the model
+
+    def stored_files(self) -> set[str]:
+        stored = self._stored()
+        return set(stored.files) | {key for row in stored.history for key in row if key.startswith("plots/")}
+
+    def has_model(self) -> bool:
+        return any(a["type"] == "model" for a in self._stored().artifacts)
+
     def finish(self, status: str = "FINISHED") -> None:
         if self.run is None:
             return
@@ -102,10 +138,10 @@ def resolve_model(ref: str, download_root: Path) -> Path:
     """`wandb:<run folder>` (offline: the checkpoint the run's artifact points to) or
     `wandb:<entity/project/name:alias>` (online: downloaded through the API)."""
     from trainer.errors import UserError
-    from trainer.trackers.wandb_reader import find_run_file, read_run
+    from trainer.trackers.wandb_reader import read_folder
     target = Path(ref)
     if target.exists():
-        run = read_run(find_run_file(target))
+        run = read_folder(target)
         for artifact in reversed(run.artifacts):
             if artifact["type"] == "model":
                 entry = next(e for e in artifact["manifest"] if e["path"] == "best.pt")
