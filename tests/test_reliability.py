@@ -194,9 +194,9 @@ def test_resume_continues_the_same_run(tracker, request, synthetic_data, tmp_pat
         assert {k: stored[k] for k in journaled} == journaled
 
 
-@pytest.mark.parametrize("victim", ["mlflow", "s3"])
+@pytest.mark.parametrize("victim", ["mlflow", "postgres", "s3"])
 def test_outage_past_the_retries_then_sync(victim, stack_root, synthetic_data, tmp_path):
-    """The MLflow server, or the S3 store under it, killed and left down for the rest of the run (client
+    """The MLflow server, its database or its S3 store killed and left down for the rest of the run (client
     retries off, so the outage outlasts them): training finishes and says how to deliver the rest;
     after `trainer sync` every point, file and the model are on the server, once."""
     from mlflow import MlflowClient

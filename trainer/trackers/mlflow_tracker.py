@@ -2,9 +2,11 @@
 in the registry as `xray-cnn` with a `champion` alias that only a better model takes."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Mapping
 
+import requests
 import torch
 
 from trainer.config import TrainConfig
@@ -123,10 +125,12 @@ class MlflowTracker(Tracker):
         return any(m.status == LoggedModelStatus.READY for m in models)
 
     def reachable(self) -> bool:
+        """Reads this run, without the SDK's retries: needs the server and its database, not just /health."""
+        user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
         try:
-            check_mlflow_reachable(self.uri)
-            return True
-        except UserError:
+            return requests.get(f"{self.uri.rstrip('/')}/api/2.0/mlflow/runs/get", params={"run_id": self.run_id},
+                                auth=(user, password) if user else None, timeout=5).ok
+        except requests.RequestException:
             return False
 
     def undelivered(self) -> bool:
