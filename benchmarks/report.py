@@ -42,9 +42,9 @@ def fmt(value, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
-def fig_cell(sc: dict | None, key: str) -> str:
+def fig_cell(sc: dict | None, key: str | None, missing: str = "not measured") -> str:
     if not sc or key not in sc["figures"]:
-        return "not measured"
+        return missing
     f = sc["figures"][key]
     text = fmt(f["value"], f["unit"])
     if "ci_low" in f:
@@ -54,33 +54,40 @@ def fig_cell(sc: dict | None, key: str) -> str:
     return text
 
 
+# The summary table: row, scenario, MLflow figure, W&B figure, what to say when W&B has none.
+# {big} is the largest run count of the query scenario.
+SUMMARY = [
+    ("SDK first run: import + init + first metric readable + finish", "setup",
+     "first_run_mlflow_total_s", "first_run_wandb_total_s", "not measured"),
+    ("Training-job overhead, tuned style, % [95% CI]", "macro",
+     "mlflow-tuned_overhead_pct", "wandb-tuned_overhead_pct", "not measured"),
+    ("Training-job overhead, naive style, % [95% CI]", "macro",
+     "mlflow-naive_overhead_pct", "wandb-naive_overhead_pct", "not measured"),
+    ("Logging cost per value, batched call (mean)", "micro",
+     "mlflow_async_per_value_us", "wandb_per_step_per_value_us", "not measured"),
+    ("Logging cost per value, one call per value (mean)", "micro",
+     "mlflow_log_metric_per_value_us", "wandb_per_value_per_value_us", "not measured"),
+    ("SDK calls in one tracked run (tuned)", "api_calls", "mlflow-tuned_sdk_calls", "wandb-tuned_sdk_calls", "not measured"),
+    ("HTTP requests in one tracked run (tuned)", "api_calls",
+     "mlflow-tuned_http_requests", "wandb-tuned_http_requests", "none sent (offline)"),
+    ("Storage per logged value", "storage", "mlflow_bytes_per_value", "wandb_bytes_per_value", "not measured"),
+    ("Storage per training run (metadata store / run file)", "storage",
+     "mlflow_run_postgres_bytes", "wandb_run_file_bytes", "not measured"),
+    ("List runs with {big} runs stored (p50)", "query", "list_runs_{big}_runs_ms", None,
+     "not measured (see Query latency)"),
+    ("Concurrent writers: points/s", "load", "mlflow_points_per_s", None, "not measured (see Load)"),
+    ("Concurrent writers: points lost", "load", "mlflow_points_lost", None, "not measured (see Load)"),
+]
+
+
 def summary_rows(s: dict) -> list[tuple[str, str, str]]:
-    sc = s["scenarios"]
-    g = sc.get
     big = max(s["profile"].get("query_run_counts") or [0])
-    return [
-        ("SDK first run: import + init + first metric readable + finish", fig_cell(g("setup"), "first_run_mlflow_total_s"),
-         fig_cell(g("setup"), "first_run_wandb_total_s")),
-        ("Training-job overhead, tuned style, % [95% CI]", fig_cell(g("macro"), "mlflow-tuned_overhead_pct"),
-         fig_cell(g("macro"), "wandb-tuned_overhead_pct")),
-        ("Training-job overhead, naive style, % [95% CI]", fig_cell(g("macro"), "mlflow-naive_overhead_pct"),
-         fig_cell(g("macro"), "wandb-naive_overhead_pct")),
-        ("Logging cost per value, batched call (mean)", fig_cell(g("micro"), "mlflow_async_per_value_us"),
-         fig_cell(g("micro"), "wandb_per_step_per_value_us")),
-        ("Logging cost per value, one call per value (mean)", fig_cell(g("micro"), "mlflow_log_metric_per_value_us"),
-         fig_cell(g("micro"), "wandb_per_value_per_value_us")),
-        ("SDK calls in one tracked run (tuned)", fig_cell(g("api_calls"), "mlflow-tuned_sdk_calls"),
-         fig_cell(g("api_calls"), "wandb-tuned_sdk_calls")),
-        ("HTTP requests in one tracked run (tuned)", fig_cell(g("api_calls"), "mlflow-tuned_http_requests"),
-         fig_cell(g("api_calls"), "wandb-tuned_http_requests") if g("api_calls") and "wandb-tuned_http_requests" in g("api_calls")["figures"]
-         else "none sent (offline)"),
-        ("Storage per logged value", fig_cell(g("storage"), "mlflow_bytes_per_value"), fig_cell(g("storage"), "wandb_bytes_per_value")),
-        ("Storage per training run (metadata store / run file)", fig_cell(g("storage"), "mlflow_run_postgres_bytes"),
-         fig_cell(g("storage"), "wandb_run_file_bytes")),
-        (f"List runs with {big} runs stored (p50)", fig_cell(g("query"), f"list_runs_{big}_runs_ms"), "not measured (see Query latency)"),
-        ("Concurrent writers: points/s, points lost", f"{fig_cell(g('load'), 'mlflow_points_per_s')}, "
-         f"{fig_cell(g('load'), 'mlflow_points_lost')} lost", "not measured (see Load)"),
-    ]
+    rows = []
+    for label, scenario, mlflow_key, wandb_key, wandb_missing in SUMMARY:
+        sc = s["scenarios"].get(scenario)
+        rows.append((label.format(big=big), fig_cell(sc, mlflow_key.format(big=big)),
+                     fig_cell(sc, wandb_key, wandb_missing)))
+    return rows
 
 
 def recommendations(s: dict) -> list[str]:

@@ -38,6 +38,19 @@ def task_train(a: dict) -> dict:
     return out
 
 
+def open_run(tracker: str, a: dict, run_name: str | None = None):
+    """A bare SDK run as a user's first script opens it: MLflow's active run, or the W&B run."""
+    if tracker == "mlflow":
+        import mlflow
+        mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+        mlflow.set_experiment(a["experiment"])
+        return mlflow.start_run(run_name=run_name)
+    import wandb
+    return wandb.init(project=a["experiment"], name=run_name, dir=a["out_dir"],
+                      mode=os.environ.get("WANDB_MODE", "offline"),
+                      settings=wandb.Settings(x_disable_stats=True, console="off"))
+
+
 def task_first_run(a: dict) -> dict:
     """SDK first run: import, init, first metric readable back, finish (seconds each)."""
     t = {}
@@ -46,9 +59,7 @@ def task_first_run(a: dict) -> dict:
         import mlflow
         t["import_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-        mlflow.set_experiment(a["experiment"])
-        run = mlflow.start_run()
+        run = open_run("mlflow", a)
         t["init_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         mlflow.log_metric("first", 1.0, step=0)
@@ -63,8 +74,7 @@ def task_first_run(a: dict) -> dict:
         t["import_s"] = time.perf_counter() - t0
         from trainer.trackers.wandb_reader import find_run_file, read_run
         t0 = time.perf_counter()
-        run = wandb.init(project=a["experiment"], dir=a["out_dir"], mode=os.environ.get("WANDB_MODE", "offline"),
-                         settings=wandb.Settings(x_disable_stats=True, console="off"))
+        run = open_run("wandb", a)
         t["init_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         run.log({"first": 1.0})
@@ -89,13 +99,10 @@ def task_first_run(a: dict) -> dict:
 def task_micro(a: dict) -> dict:
     """Per-call latency of one logging style, then the time to flush and finish."""
     calls, batch, style = a["calls"], a["batch"], a["style"]
-    lat = []
+    lat, keys = [], [f"m{j}" for j in range(batch)]
+    run = open_run(a["tracker"], a, run_name=f"micro-{style}")
     if a["tracker"] == "mlflow":
         import mlflow
-        mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-        mlflow.set_experiment(a["experiment"])
-        mlflow.start_run(run_name=f"micro-{style}")
-        keys = [f"m{j}" for j in range(batch)]
         for i in range(calls):
             t0 = time.perf_counter()
             if style == "log_metric":
@@ -107,10 +114,6 @@ def task_micro(a: dict) -> dict:
         mlflow.flush_async_logging()
         mlflow.end_run()
     else:
-        import wandb
-        run = wandb.init(project=a["experiment"], dir=a["out_dir"], mode=os.environ.get("WANDB_MODE", "offline"),
-                         settings=wandb.Settings(x_disable_stats=True, console="off"))
-        keys = [f"m{j}" for j in range(batch)]
         for i in range(calls):
             t0 = time.perf_counter()
             if style == "per_value":

@@ -192,6 +192,8 @@ def test_resume_continues_the_same_run(tracker, request, synthetic_data, tmp_pat
         assert sorted(i for k, i in stored if k == "train/loss") == list(range(1, steps + 1))
         assert sorted(i for k, i in stored if k == "val/loss") == list(range(1, epochs + 1))
         assert {k: stored[k] for k in journaled} == journaled
+    # the run holds everything, files and model included: a sync now sends nothing
+    assert "delivered 0 metric point(s), 0 file(s)" in _run([sys.executable, "-m", "trainer", "sync", str(out / "run")], env)
 
 
 @pytest.mark.parametrize("victim", ["mlflow", "postgres", "s3"])

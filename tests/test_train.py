@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from trainer.config import load_config
+from trainer.errors import UserError
 from trainer.train import load_checkpoint, resume_from, run_training
 from trainer.trackers import NullTracker, journal
 
@@ -96,6 +97,8 @@ def test_resumed_run_repeats_an_uninterrupted_one(tiny_cfg, tmp_path):
     drop_time = [{k: v for k, v in h.items() if k != "time/epoch_s"} for h in resumed.history]
     assert drop_time == [{k: v for k, v in h.items() if k != "time/epoch_s"} for h in straight.history]
     assert resumed.run_dir == first.run_dir
+    with pytest.raises(UserError, match="has finished"):  # a finished run is not trained or logged again
+        resume_from(first.run_dir)
 
 
 def _cli(*args, cwd=None):

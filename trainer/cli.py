@@ -6,7 +6,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import get_type_hints
 
-from trainer.config import DEFAULT_CONFIG, TrainConfig, load_config
+from trainer.config import DEFAULT_CONFIG, TRACKERS, TrainConfig, load_config
 from trainer.errors import UserError, run_cli
 
 
@@ -56,7 +56,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG.parent / "experiments.yaml",
                    help="settings file (default: config/experiments.yaml)")
     p.add_argument("--data", required=True, help="data set folder")
-    p.add_argument("--tracker", default="both", choices=("both", "mlflow", "wandb", "none"), help="(default: both)")
+    p.add_argument("--tracker", default="both", choices=TRACKERS, help="(default: both)")
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on a data set's test split")
     p.add_argument("--model", required=True,
@@ -85,9 +85,7 @@ def cmd_train(args) -> None:
     if args.resume:
         return cmd_resume(args)
     cfg = config_from_args(args)  # bad values stop here, before the slow torch import
-    from trainer.trackers.location import apply_stack_env
     from trainer.train import run
-    apply_stack_env()
     for result in run(cfg):
         print_result(result)
 
@@ -104,9 +102,7 @@ def cmd_resume(args) -> None:
     if given:
         raise UserError(f"--resume goes on with the run's own config; drop {', '.join(given)} (only --epochs may change)")
     from trainer.trackers import make_tracker
-    from trainer.trackers.location import apply_stack_env
     from trainer.train import resume_from, run_training
-    apply_stack_env()
     cfg, tracker_name, log_style, resume = resume_from(args.resume, args.epochs)
     tracker = make_tracker(tracker_name, log_style)
     print(f"resuming {args.resume} after epoch {resume.checkpoint['progress']['epoch']} of {cfg.epochs} "
@@ -115,9 +111,7 @@ def cmd_resume(args) -> None:
 
 
 def cmd_sync(args) -> None:
-    from trainer.trackers.location import apply_stack_env
     from trainer.trackers.recorded import sync_run
-    apply_stack_env()
     sent = sync_run(args.run_folder)
     print(f"{args.run_folder}: delivered {sent}" + (f" ({', '.join(sent.files)})" if sent.files else ""))
 
@@ -125,8 +119,6 @@ def cmd_sync(args) -> None:
 def resolve_model(ref: str):
     """(model, config dict, output folder) from a checkpoint path, models:/ URI or wandb: reference."""
     from trainer.train import load_checkpoint
-    from trainer.trackers.location import apply_stack_env
-    apply_stack_env()
     if ref.startswith("models:/"):
         from trainer.trackers.mlflow_tracker import load_registered, registered_config
         return load_registered(ref), registered_config(ref), Path("results") / "eval" / ref[len("models:/"):].replace("/", "-").replace("@", "-")
@@ -154,8 +146,6 @@ def cmd_evaluate(args) -> None:
 
 def cmd_experiments(args) -> None:
     from trainer.experiments import format_table, run_experiments
-    from trainer.trackers.location import apply_stack_env
-    apply_stack_env()
     rows = run_experiments(args.config, args.data, args.tracker)
     print(format_table(rows))
     print("table written to results/experiments/experiments.csv")
@@ -167,4 +157,6 @@ COMMANDS = {"model-summary": cmd_model_summary, "make-data": cmd_make_data, "tra
 
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
+    from trainer.trackers.location import apply_stack_env
+    apply_stack_env()  # where `make up` put the trackers, unless the environment says otherwise
     return run_cli(lambda: COMMANDS[args.command](args))

@@ -276,11 +276,17 @@ def resume_from(run_dir: Path, epochs: int | None = None) -> tuple[TrainConfig, 
     run_dir = Path(run_dir)
     entries = journal.read(run_dir)
     run = journal.run_entry(entries)
+    if not (run_dir / "last.pt").is_file():
+        raise UserError(f"{run_dir} has no last.pt: it stopped before its first epoch ended; train it again")
     _, ckpt = load_checkpoint(run_dir / "last.pt")
     if "progress" not in ckpt:
         raise UserError(f"{run_dir / 'last.pt'} was written by an older version without resume state")
-    config = ckpt["config"] | ({"epochs": epochs} if epochs else {})
-    cfg = load_config(config, path=None)
+    cfg = load_config(ckpt["config"] | ({"epochs": epochs} if epochs else {}), path=None)
+    last = [e for e in entries if e["kind"] in ("run", "end")][-1]
+    progress = Progress(**ckpt["progress"])
+    if last.get("status") == "FINISHED" and (progress.epoch >= cfg.epochs or progress.stopped_early(cfg)):
+        raise UserError(f"{run_dir} has finished (epoch {progress.epoch} of {cfg.epochs}); nothing to resume; "
+                        f"to train it longer pass --epochs N with N > {cfg.epochs}")
     return cfg, run["tracker"], run.get("log_style") or cfg.log_style, Resume(run_dir, ckpt, entries)
 
 

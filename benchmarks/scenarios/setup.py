@@ -27,16 +27,12 @@ def stack_starts(ctx) -> tuple[dict, dict]:
     samples: dict[str, dict[str, list[float]]] = {"cold": {}, "warm": {}}
     try:
         for r in range(ctx.profile.setup_repeats):
-            stack.clean()
-            ctx.step(f"cold start {r + 1}/{ctx.profile.setup_repeats}")
-            for k, v in _timed_up(stack).items():
-                samples["cold"].setdefault(k, []).append(v)
-            ctx.advance(1)
-            stack.down()
-            ctx.step(f"warm start {r + 1}/{ctx.profile.setup_repeats}")
-            for k, v in _timed_up(stack).items():
-                samples["warm"].setdefault(k, []).append(v)
-            ctx.advance(1)
+            for kind, reset in (("cold", stack.clean), ("warm", stack.down)):  # cold: no data; warm: data kept
+                reset()
+                ctx.step(f"{kind} start {r + 1}/{ctx.profile.setup_repeats}")
+                for k, v in _timed_up(stack).items():
+                    samples[kind].setdefault(k, []).append(v)
+                ctx.advance(1)
     finally:
         stack.clean()
     figures = {}

@@ -135,6 +135,8 @@ class MlflowTracker(Tracker):
 
     def undelivered(self) -> bool:
         from mlflow.exceptions import MlflowException
+        if not self.queued:  # naive style, or already waited for
+            return False
         self.mlflow.flush_async_logging()  # every queued point has been sent, or has failed
         failed = False
         for op in self.queued:
