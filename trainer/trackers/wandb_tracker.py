@@ -118,7 +118,9 @@ class WandbTracker(Tracker):
                 for key in row if key in keys}
 
     def file_id(self, path: Path, kind: str) -> str | None:
-        return {"plot": f"plots/{path.stem}", "metrics": path.name}.get(kind)  # the checkpoint is in the model
+        # a logged image is stored as flattened history keys (plots/<name>/path, .../sha256, ...);
+        # the checkpoint travels in the model artifact
+        return {"plot": f"plots/{path.stem}/path", "metrics": path.name}.get(kind)
 
     def stored_files(self) -> set[str]:
         stored = self._stored()
