@@ -27,7 +27,7 @@ def default_data() -> str:
 
 def headline(suite: dict) -> list[str]:
     from benchmarks.report import summary_rows
-    return [f"  {name}: MLflow {m} | W&B {w}" for name, m, w in summary_rows(suite)[:5]]
+    return [f"  {name}: MLflow {m} | W&B {w}" for name, m, w in summary_rows(suite)[:6]]
 
 
 def cmd_run(args) -> int:

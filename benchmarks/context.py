@@ -1,24 +1,98 @@
 """What every scenario gets: the profile, the stack to talk to, the output
-folder, a way to run a trial in a fresh process, and the progress bar."""
+folder, a way to run a trial in a fresh process, and progress output."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
+import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from benchmarks.profiles import Profile
-from benchmarks.worker import RESULT_PREFIX
+from benchmarks.records import Mode, TrialSpec, result_from_json
 from infra.settings import Settings
 from trainer.config import PROJECT_ROOT
+
+# Imported once by the fork server, so that no trial pays (or shares) import work.
+PRELOAD = ["torch", "torchvision.utils", "sklearn.metrics", "matplotlib.pyplot", "mlflow", "mlflow.pytorch",
+           "mlflow.models", "wandb", "wandb.plot", "benchmarks.worker", "trainer.train",
+           "trainer.trackers.mlflow_tracker", "trainer.trackers.wandb_tracker", "trainer.trackers.wandb_reader"]
+
+# What every trial runs with: quiet SDKs, no telemetry to outside hosts, no progress bars.
+TRIAL_ENV = {"WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true", "WANDB__DISABLE_STATS": "true",
+             "TQDM_DISABLE": "1", "PYTHONUNBUFFERED": "1", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+             "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
 
 
 class TrialError(RuntimeError):
     """A trial's process failed; the message holds the end of its output."""
+
+
+class TrialPool:
+    """Each trial in a fresh process, forked from a server that imported torch, both SDKs and
+    the project once (multiprocessing's forkserver): every trial starts from the same state,
+    and none pays 5-10 s of imports, which is what lets 10+ paired rounds fit the budget."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        os.environ.update(env)  # inherited by the fork server when it starts
+        self.log_dir = log_dir
+        self.mp = multiprocessing.get_context("forkserver")
+        self.mp.set_forkserver_preload(PRELOAD)
+        self.count = 0
+
+    def run(self, spec: TrialSpec, label: str, timeout: float = 3600):
+        self.count += 1
+        log = self.log_dir / f"{self.count:03d}-{label.replace(' ', '_').replace('/', '-')[:80]}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        receive, send = self.mp.Pipe(duplex=False)
+        proc = self.mp.Process(target=_trial_child, args=(spec.to_json(), str(log), send))
+        proc.start()
+        send.close()
+        message = receive.recv() if receive.poll(timeout) else None
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        if message is None:
+            raise TrialError(f"trial '{label}' gave no result (exit {proc.exitcode}; timeout {timeout:.0f} s):\n"
+                             f"{_tail(log)}")
+        kind, payload = message
+        if kind == "error":
+            raise TrialError(f"trial '{label}' failed:\n{payload}")
+        return result_from_json(spec.task, payload)
+
+
+def _trial_child(spec_json: str, log: str, send) -> None:
+    """In the forked process: output to the trial's log, run the task, send its result."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.chdir(PROJECT_ROOT)
+    from benchmarks.records import result_to_json, spec_from_json
+    from benchmarks.worker import TASKS
+    try:
+        spec = spec_from_json(spec_json)
+        send.send(("ok", result_to_json(TASKS[spec.task](spec))))
+    except BaseException:  # any failure is the trial's result, reported by the parent
+        text = traceback.format_exc()
+        sys.stderr.write(text)
+        send.send(("error", "\n".join(text.strip().splitlines()[-12:])))
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 @dataclass
@@ -31,9 +105,11 @@ class Context:
     client_env: dict[str, str]
     stack_mode: str
     wandb_mode: str
+    device: str = "cpu"
     cache_dir: str = str(PROJECT_ROOT / ".cache" / "images")
     progress: tqdm | None = None
     scenario: str = ""
+    pool: TrialPool | None = None
     log: list[str] = field(default_factory=list)
 
     @property
@@ -41,34 +117,45 @@ class Context:
         """One MLflow experiment / W&B project per benchmark run, so runs never mix."""
         return f"bench-{self.run_id}"
 
+    @property
+    def mode(self) -> Mode:
+        return Mode(stack=self.stack_mode, wandb=self.wandb_mode, device=self.device)
+
     def env(self) -> dict[str, str]:
-        return {**os.environ, **self.client_env, "WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true",
-                "WANDB__DISABLE_STATS": "true", "TQDM_DISABLE": "1", "PYTHONUNBUFFERED": "1",
-                "WANDB_DATA_DIR": str(self.out / "wandb-data"), "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
+        return {**os.environ, **self.client_env, **TRIAL_ENV, "WANDB_DATA_DIR": str(self.out / "wandb-data")}
 
-    def worker_cmd(self, task: str, args: dict) -> list[str]:
-        return [sys.executable, "-m", "benchmarks.worker", task, json.dumps(args)]
-
-    def trial(self, task: str, args: dict, label: str, weight: float = 1.0, timeout: float = 3600) -> dict:
-        """Run one trial in a fresh process and return its JSON result."""
+    def trial(self, spec: TrialSpec, label: str, weight: float = 1.0, timeout: float = 3600):
+        """Run one trial in a fresh process and return its typed result."""
         self.step(label)
-        proc = subprocess.run(self.worker_cmd(task, args), capture_output=True, text=True, env=self.env(),
-                              cwd=PROJECT_ROOT, timeout=timeout)
-        self.advance(weight)
-        return parse_result(proc, label)
+        if self.pool is None:
+            self.pool = TrialPool({**self.client_env, **TRIAL_ENV, "WANDB_DATA_DIR": str(self.out / "wandb-data")},
+                                  self.out / "logs")
+        try:
+            return self.pool.run(spec, label, timeout)
+        finally:
+            self.advance(weight)
+
+    def worker_cmd(self, module: str, args: dict) -> list[str]:
+        """A helper process of a scenario (e.g. a load writer), run as `python -m module '<json>'`."""
+        return [sys.executable, "-m", module, json.dumps(args)]
 
     def step(self, label: str) -> None:
-        if self.progress is not None:
-            self.progress.set_description_str(f"{self.scenario}: {label}")
+        """Say what runs now: on the bar in a terminal, one line per step in a log."""
+        text = f"{self.scenario}: {label}"
+        if self.progress is not None and not self.progress.disable:
+            self.progress.set_description_str(text)
+        else:
+            print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
     def advance(self, weight: float) -> None:
         if self.progress is not None:
             self.progress.update(weight)
 
 
-def parse_result(proc: subprocess.CompletedProcess, label: str) -> dict:
-    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+def parse_result(proc: subprocess.CompletedProcess, label: str, prefix: str = "RESULT ") -> dict:
+    """The JSON line a helper process printed (load writers)."""
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(prefix)]
     if proc.returncode != 0 or not lines:
         tail = "\n".join((proc.stderr or "").strip().splitlines()[-12:])
         raise TrialError(f"trial '{label}' failed (exit {proc.returncode}):\n{tail}")
-    return json.loads(lines[-1][len(RESULT_PREFIX):])
+    return json.loads(lines[-1][len(prefix):])

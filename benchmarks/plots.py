@@ -1,94 +1,103 @@
-"""The report's plots, drawn from results.json alone."""
+"""The report's plots, drawn from a scenario's figures and data alone."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from benchmarks.records import ScenarioResult, select
+from trainer.evaluation import plt, save_figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-
-def _save(fig, path: Path) -> str:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
+COLORS = {"mlflow": "#1f77b4", "wandb": "#ff7f0e", "none": "#7f7f7f"}
 
 
-def macro_overhead(sc: dict, path: Path) -> str | None:
-    f = sc["figures"]
-    arms = [k[: -len("_overhead_pct")] for k in f if k.endswith("_overhead_pct")]
-    if not arms:
-        return None
-    vals = [f[f"{a}_overhead_pct"]["value"] for a in arms]
-    lo = [v - f[f"{a}_overhead_pct"]["ci_low"] for a, v in zip(arms, vals)]
-    hi = [f[f"{a}_overhead_pct"]["ci_high"] - v for a, v in zip(arms, vals)]
-    fig, ax = plt.subplots(figsize=(6.5, 3.5))
-    ax.bar(arms, vals, yerr=[lo, hi], capsize=6, color=["#1f77b4" if a.startswith("mlflow") else "#ff7f0e" for a in arms])
+def _bars(ax, figures, ylabel: str, title: str) -> None:
+    names = [f.subject or f.tracker for f in figures]
+    vals = [f.value for f in figures]
+    err = [[f.value - (f.low if f.low is not None else f.value) for f in figures],
+           [(f.high if f.high is not None else f.value) - f.value for f in figures]]
+    ax.bar(names, vals, yerr=err, capsize=5, color=[COLORS.get(f.tracker, "#7f7f7f") for f in figures])
     ax.axhline(0, color="k", lw=0.8)
-    ax.set_ylabel("wall-time overhead vs no tracker (%)")
-    ax.set_title("Macro: training-job overhead, 95% bootstrap CI")
-    return _save(fig, path)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(axis="x", labelrotation=25, labelsize=8)
 
 
-def micro_latency(sc: dict, path: Path) -> str | None:
-    data = sc["data"]
-    if not data:
-        return None
-    names = list(data)
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    ax.boxplot([data[n]["latencies_ms"] for n in names], showfliers=False)
+def macro(sc: ScenarioResult, out: Path) -> list[str]:
+    steps = select(sc.figures, quantity="per_step_overhead", scale=1.0)
+    fixed = select(sc.figures, quantity="fixed_cost", subject="total")
+    if not steps:
+        return []
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    _bars(a, steps, "µs per optimizer step", "Per-step overhead vs its baseline, 95% paired t-interval")
+    b.bar([f"{f.tracker}-{f.style}\n{f.family}" for f in fixed], [f.value for f in fixed],
+          yerr=[[f.value - f.low for f in fixed], [f.high - f.value for f in fixed]], capsize=5,
+          color=[COLORS[f.tracker] for f in fixed])
+    b.set_ylabel("seconds per run")
+    b.set_title("Fixed per-run cost (start + report + finish), 95% CI", fontsize=10)
+    b.tick_params(axis="x", labelsize=7)
+    return [save_figure(fig, out / "macro.png").name]
+
+
+def micro(sc: ScenarioResult, out: Path) -> list[str]:
+    if not sc.data:
+        return []
+    names = list(sc.data)
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    ax.boxplot([sc.data[n]["caller_us"] for n in names], showfliers=False)
     ax.set_xticks(range(1, len(names) + 1), names, rotation=20, ha="right")
     ax.set_yscale("log")
-    ax.set_ylabel("latency per call (ms, log scale)")
-    ax.set_title("Micro: per-call logging latency (boxes: quartiles, whiskers: 1.5 IQR)")
-    return _save(fig, path)
+    ax.set_ylabel("µs per call on the training thread (log)")
+    ax.set_title("Micro: one logging call per step (boxes: quartiles, whiskers: 1.5 IQR)", fontsize=10)
+    return [save_figure(fig, out / "micro.png").name]
 
 
-def storage_per_value(sc: dict, path: Path) -> str | None:
-    f = sc["figures"]
-    keys = [k for k in ("mlflow_bytes_per_value", "wandb_bytes_per_value") if k in f]
-    if not keys:
-        return None
+def storage(sc: ScenarioResult, out: Path) -> list[str]:
+    figs = select(sc.figures, quantity="bytes_per_value")
+    if not figs:
+        return []
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.bar([k.split("_")[0] for k in keys], [f[k]["value"] for k in keys], color=["#1f77b4", "#ff7f0e"][: len(keys)])
+    ax.bar([f.tracker for f in figs], [f.value for f in figs], color=[COLORS[f.tracker] for f in figs])
     ax.set_ylabel("bytes per logged value")
-    ax.set_title("Storage per metric value")
-    return _save(fig, path)
+    ax.set_title("Storage per metric value", fontsize=10)
+    return [save_figure(fig, out / "storage.png").name]
 
 
-def query_latency(sc: dict, path: Path) -> str | None:
-    series = sc["data"].get("series", {})
-    if not series or not any(series.values()):
-        return None
+def query(sc: ScenarioResult, out: Path) -> list[str]:
+    figs = select(sc.figures, quantity="latency")
+    if not figs:
+        return []
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for op, points in series.items():
-        ax.plot([p["runs"] for p in points], [p["p50"] for p in points], "o-", label=op)
+    for op in dict.fromkeys(f.subject for f in figs):
+        series = sorted((f.scale, f.value) for f in figs if f.subject == op)
+        ax.plot([x for x, _ in series], [y for _, y in series], "o-", label=op)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("runs in the experiment")
     ax.set_ylabel("p50 latency (ms)")
-    ax.set_title("MLflow query latency vs number of runs")
+    ax.set_title("MLflow query latency vs number of runs", fontsize=10)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return [save_figure(fig, out / "query.png").name]
 
 
-def setup_times(sc: dict, path: Path) -> str | None:
-    f = sc["figures"]
-    services = [k[len("stack_cold_"):-2] for k in f if k.startswith("stack_cold_") and not k.endswith("total_s")]
-    if not services:
-        return None
+def setup(sc: ScenarioResult, out: Path) -> list[str]:
+    cold, warm = select(sc.figures, quantity="cold_start"), select(sc.figures, quantity="warm_start")
+    cold = [f for f in cold if f.subject != "total"]
+    if not cold:
+        return []
+    warm_by = {f.subject: f.value for f in warm}
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    x = range(len(services))
-    ax.bar([i - 0.2 for i in x], [f[f"stack_cold_{s}_s"]["value"] for s in services], 0.4, label="cold (after clean)")
-    ax.bar([i + 0.2 for i in x], [f.get(f"stack_warm_{s}_s", {"value": 0})["value"] for s in services], 0.4, label="warm (after down)")
-    ax.set_xticks(list(x), services)
+    x = range(len(cold))
+    ax.bar([i - 0.2 for i in x], [f.value for f in cold], 0.4, label="cold (after clean)")
+    ax.bar([i + 0.2 for i in x], [warm_by.get(f.subject, 0) for f in cold], 0.4, label="warm (after down)")
+    ax.set_xticks(list(x), [f.subject for f in cold])
     ax.set_ylabel("seconds to healthy")
-    ax.set_title("Stack start per service")
+    ax.set_title("Stack start per service", fontsize=10)
     ax.legend()
-    return _save(fig, path)
+    return [save_figure(fig, out / "setup.png").name]
 
 
-PLOTS = {"setup": setup_times, "micro": micro_latency, "macro": macro_overhead, "storage": storage_per_value,
-         "query": query_latency}
+PLOTS = {"setup": setup, "micro": micro, "macro": macro, "storage": storage, "query": query}
+
+
+def draw(name: str, sc: ScenarioResult, out: Path) -> list[str]:
+    """File names of the plots drawn for one scenario (none when it has nothing to show)."""
+    return PLOTS[name](sc, out) if name in PLOTS else []

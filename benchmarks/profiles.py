@@ -1,5 +1,5 @@
-"""Benchmark sizes. `quick` fits 15 minutes on a 2-core CPU; `full` is the
-seed-sized job for a GPU machine; `tiny` is for the test suite (seconds per scenario)."""
+"""Benchmark sizes. `quick` fits 15 minutes on a 2-core CPU, stack start included;
+`full` is the seed-sized job for a GPU machine; `tiny` is for the test suite."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -13,15 +13,23 @@ class Profile:
     # setup
     setup_repeats: int          # cold and warm stack starts each
     first_run_repeats: int      # SDK first runs per tracker, each in a fresh process
-    # micro
-    micro_calls: int            # logging calls per style
-    micro_batch: int            # values per batched call
+    # micro: the training loop's logging call alone
+    micro_calls: int            # measured calls (steps) per tracker and style
+    micro_warmup: int           # calls made first and discarded
+    micro_values: int           # values per call: the loop logs one (train/loss) per step
     # macro: the training job
     image_size: int
     epochs: int
     batch_size: int
-    macro_repeats: int          # measured rounds (each round runs every arm once, order rotated)
+    macro_rounds: int           # measured paired rounds of `none` and the metrics-only arms
     macro_warmup: int           # discarded rounds
+    extra_rounds: int           # rounds that also run the full family, system metrics and the 4x job
+    long_factor: int            # the model check's longer job: this many times the epochs
+    probe_image_size: int       # the step-time probe for the projection to the seed's job
+    probe_steps: int
+    probe_warmup: int
+    seed_epochs: int            # the seed's job the projection targets
+    seed_image_size: int
     # storage
     storage_values: int         # metric values logged to measure bytes per value
     # query
@@ -36,20 +44,28 @@ class Profile:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def indicative_extras(self) -> bool:
+        """Fewer than 10 rounds: the report labels those figures indicative."""
+        return self.extra_rounds < 10
+
 
 PROFILES = {
-    "tiny": Profile("tiny", setup_repeats=1, first_run_repeats=1, micro_calls=50, micro_batch=10,
-                    image_size=32, epochs=1, batch_size=32, macro_repeats=2, macro_warmup=0,
-                    storage_values=500, query_run_counts=(2, 5), query_repeats=3, query_steps=5,
+    "tiny": Profile("tiny", setup_repeats=1, first_run_repeats=1, micro_calls=50, micro_warmup=5, micro_values=1,
+                    image_size=32, epochs=1, batch_size=32, macro_rounds=2, macro_warmup=0, extra_rounds=1,
+                    long_factor=2, probe_image_size=64, probe_steps=2, probe_warmup=1, seed_epochs=50,
+                    seed_image_size=256, storage_values=500, query_run_counts=(2, 5), query_repeats=3, query_steps=5,
                     load_writers=2, load_points=100, load_batch=50),
-    "quick": Profile("quick", setup_repeats=2, first_run_repeats=3, micro_calls=1000, micro_batch=10,
-                     image_size=64, epochs=3, batch_size=32, macro_repeats=3, macro_warmup=1,
-                     storage_values=20000, query_run_counts=(10, 100, 1000), query_repeats=15, query_steps=20,
-                     load_writers=4, load_points=5000, load_batch=100),
-    "full": Profile("full", setup_repeats=3, first_run_repeats=5, micro_calls=10000, micro_batch=10,
-                    image_size=256, epochs=50, batch_size=32, macro_repeats=5, macro_warmup=1,
-                    storage_values=100000, query_run_counts=(10, 100, 1000), query_repeats=30, query_steps=50,
-                    load_writers=8, load_points=20000, load_batch=500),
+    "quick": Profile("quick", setup_repeats=2, first_run_repeats=2, micro_calls=1000, micro_warmup=50,
+                     micro_values=1, image_size=64, epochs=2, batch_size=32, macro_rounds=10, macro_warmup=1,
+                     extra_rounds=3, long_factor=4, probe_image_size=256, probe_steps=5, probe_warmup=2,
+                     seed_epochs=50, seed_image_size=256, storage_values=20000, query_run_counts=(10, 100, 1000),
+                     query_repeats=15, query_steps=20, load_writers=4, load_points=5000, load_batch=100),
+    "full": Profile("full", setup_repeats=3, first_run_repeats=5, micro_calls=10000, micro_warmup=500,
+                    micro_values=1, image_size=256, epochs=50, batch_size=32, macro_rounds=10, macro_warmup=1,
+                    extra_rounds=10, long_factor=4, probe_image_size=256, probe_steps=20, probe_warmup=5,
+                    seed_epochs=50, seed_image_size=256, storage_values=100000, query_run_counts=(10, 100, 1000),
+                    query_repeats=30, query_steps=50, load_writers=8, load_points=20000, load_batch=500),
 }
 
 

@@ -1,32 +1,39 @@
-"""comparison_report.md and its plots, rendered from results.json alone."""
+"""comparison_report.md and its plots, rendered from results.json alone.
+Figures are selected by their fields (benchmarks/records.py), never by name."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from benchmarks import plots
-from benchmarks.results import SCENARIOS, load
+from benchmarks.records import Figure, ScenarioResult, one, select
+from benchmarks.results import SCENARIOS, load, scenario_results
 
 TITLES = {"setup": "Setup time", "micro": "Logging overhead, micro", "macro": "Logging overhead, macro",
           "api_calls": "API calls", "storage": "Storage usage", "query": "Query latency", "load": "Load"}
+STYLES = ("naive", "tuned", "deferred")
 
-# Each row: feature, MLflow, W&B, and the test or probe that showed it.
+# Each row: feature, MLflow, W&B, what shows it (a CI test, or a probe of this benchmark).
 FEATURES = [
     ("Runs without Docker on one machine", "yes: PostgreSQL + S3 + `mlflow server` as processes",
-     "offline files only (the server is the wandb/local image)", "tests/test_stack.py::test_stack_lifecycle_keeps_data_and_leaves_nothing_running"),
+     "offline files only (the server is the wandb/local image)",
+     "CI test: tests/test_stack.py::test_stack_lifecycle_keeps_data_and_leaves_nothing_running"),
     ("Every logged point read back equal", "yes (MlflowClient)", "yes (.wandb file)",
-     "tests/test_trackers.py::test_both_trackers_received_identical_loss_curves"),
-    ("Batched / asynchronous logging", "log_metrics(synchronous=False) + flush_async_logging",
-     "one run.log per step; a background service writes", "benchmark probe: micro"),
+     "CI test: tests/test_trackers.py::test_both_trackers_received_identical_loss_curves"),
+    ("Batched / asynchronous logging", "log_metrics(synchronous=False), buffered",
+     "one run.log per step; a background service writes", "benchmark probe: micro (this run)"),
     ("Model registry with a promotion rule", "registered model + `champion` alias moved by our rule",
-     "model artifact with `latest`/`best` aliases", "tests/test_trackers.py::test_champion_alias_moves_only_for_a_better_model"),
+     "model artifact with `latest`/`best` aliases",
+     "CI test: tests/test_trackers.py::test_champion_alias_moves_only_for_a_better_model"),
     ("Model loads back and predicts the same", "models:/xray-cnn@champion", "wandb:<run folder> artifact file",
-     "tests/test_trackers.py::test_registered_model_is_champion_and_predicts_like_the_trained_one, "
+     "CI tests: tests/test_trackers.py::test_registered_model_is_champion_and_predicts_like_the_trained_one, "
      "test_wandb_model_artifact_loads_and_predicts_like_the_trained_one"),
-    ("Rich media: tables, image grids, confusion/ROC plots", "PNG artifacts", "wandb.Table, wandb.Image, wandb.plot",
-     "tests/test_trackers.py::test_wandb_file_holds_history_config_summary_and_model, test_mlflow_artifacts"),
+    ("Rich media: tables, image grids, confusion/ROC plots", "log_table, log_image, log_figure",
+     "wandb.Table, wandb.Image, wandb.plot",
+     "CI tests: tests/test_trackers.py::test_mlflow_artifacts, test_wandb_file_holds_history_config_summary_and_model"),
     ("Query API over many runs (self-hosted, no Docker)", "search_runs / get_metric_history", "needs a server",
-     "benchmark probe: query"),
-    ("Concurrent writers, nothing lost", "see the load figures", "not measured without a server", "benchmark probe: load"),
+     "benchmark probe: query (this run)"),
+    ("Concurrent writers, nothing lost", "see the load figures", "not measured without a server",
+     "benchmark probe: load (this run)"),
 ]
 
 
@@ -42,121 +49,130 @@ def fmt(value, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
-def fig_cell(sc: dict | None, key: str | None, missing: str = "not measured") -> str:
-    if not sc or key not in sc["figures"]:
+def cell(f: Figure | None, missing: str = "not measured") -> str:
+    """Value [low, high] unit, with its significance and whether it is only indicative."""
+    if f is None:
         return missing
-    f = sc["figures"][key]
-    text = fmt(f["value"], f["unit"])
-    if "ci_low" in f:
-        text += f" [{f['ci_low']:.1f}, {f['ci_high']:.1f}]"
-        if f.get("p_value") is not None and not f.get("significant"):
-            text += " (not significant)"
+    text = fmt(f.value, f.unit)
+    if f.low is not None and f.high is not None:
+        text = f"{fmt(f.value)} [{fmt(f.low)}, {fmt(f.high)}] {f.unit}".strip()
+    if f.p is not None and not f.significant:
+        text += " (not significant)"
+    if f.indicative:
+        text += " (indicative)"
     return text
 
 
-# The summary table: row, scenario, MLflow figure, W&B figure, what to say when W&B has none.
-# {big} is the largest run count of the query scenario.
-SUMMARY = [
-    ("SDK first run: import + init + first metric readable + finish", "setup",
-     "first_run_mlflow_total_s", "first_run_wandb_total_s", "not measured"),
-    ("Training-job overhead, tuned style, % [95% CI]", "macro",
-     "mlflow-tuned_overhead_pct", "wandb-tuned_overhead_pct", "not measured"),
-    ("Training-job overhead, naive style, % [95% CI]", "macro",
-     "mlflow-naive_overhead_pct", "wandb-naive_overhead_pct", "not measured"),
-    ("Logging cost per value, batched call (mean)", "micro",
-     "mlflow_async_per_value_us", "wandb_per_step_per_value_us", "not measured"),
-    ("Logging cost per value, one call per value (mean)", "micro",
-     "mlflow_log_metric_per_value_us", "wandb_per_value_per_value_us", "not measured"),
-    ("SDK calls in one tracked run (tuned)", "api_calls", "mlflow-tuned_sdk_calls", "wandb-tuned_sdk_calls", "not measured"),
-    ("HTTP requests in one tracked run (tuned)", "api_calls",
-     "mlflow-tuned_http_requests", "wandb-tuned_http_requests", "none sent (offline)"),
-    ("Storage per logged value", "storage", "mlflow_bytes_per_value", "wandb_bytes_per_value", "not measured"),
-    ("Storage per training run (metadata store / run file)", "storage",
-     "mlflow_run_postgres_bytes", "wandb_run_file_bytes", "not measured"),
-    ("List runs with {big} runs stored (p50)", "query", "list_runs_{big}_runs_ms", None,
-     "not measured (see Query latency)"),
-    ("Concurrent writers: points/s", "load", "mlflow_points_per_s", None, "not measured (see Load)"),
-    ("Concurrent writers: points lost", "load", "mlflow_points_lost", None, "not measured (see Load)"),
-]
+def headline(figures: list[Figure]) -> list[tuple[str, str, str]]:
+    """(row, MLflow cell, W&B cell): the figures a reader acts on, each labelled with its mode."""
+    def pair(label: str, **fields) -> tuple[str, str, str]:
+        m, w = one(figures, tracker="mlflow", **fields), one(figures, tracker="wandb", **fields)
+        modes = " / ".join(dict.fromkeys(f.mode for f in (m, w) if f and f.mode))
+        return (f"{label} ({modes})" if modes else label, cell(m), cell(w))
+    rows = [pair(f"Per-step overhead, {style} style, µs per optimizer step [95% CI]", scenario="macro",
+                 quantity="per_step_overhead", style=style, family="metrics", system_metrics=False,
+                 scale=1.0)
+            for style in STYLES if select(figures, quantity="per_step_overhead", style=style)]
+    rows.append(pair("Per-step difference, tuned minus naive, µs per step [95% CI]", scenario="macro",
+                     quantity="style_difference", subject="tuned-naive"))
+    rows.append(pair("Fixed per-run cost, tuned style, metrics only: start + report + finish, s [95% CI]",
+                     scenario="macro", quantity="fixed_cost", style="tuned", family="metrics", system_metrics=False,
+                     subject="total"))
+    rows.append(pair("System metrics on vs off (tuned): extra µs per step [95% CI]", scenario="macro",
+                     quantity="per_step_overhead", system_metrics=True))
+    rows.append(pair("Fixed per-run cost, tuned style, full work (files, table, images, model), s [95% CI]",
+                     scenario="macro", quantity="fixed_cost", style="tuned", family="full", subject="total"))
+    for f in select(figures, scenario="macro", quantity="job_overhead", tracker="mlflow", style="tuned",
+                    family="metrics", system_metrics=False)[:1]:
+        rows.append(pair(f"Whole-job overhead, tuned, the measured job ({int(f.scale or 0)} steps), % [95% CI]",
+                         scenario="macro", quantity="job_overhead", style="tuned", family="metrics",
+                         system_metrics=False, scale=f.scale))
+    for f in select(figures, quantity="job_overhead_projected", tracker="mlflow", style="tuned")[:1]:
+        rows.append(pair(f"Projected overhead of the seed's job ({int(f.scale or 0)} steps at 256 px), tuned, %",
+                         quantity="job_overhead_projected", style="tuned", family="metrics"))
+    for style in STYLES:
+        if select(figures, scenario="micro", quantity="caller_cost", style=style):
+            rows.append(pair(f"Training-thread cost of one logging call, {style}, p50", scenario="micro",
+                             quantity="caller_cost", style=style))
+            rows.append(pair(f"End to end per value, {style}, flush included", scenario="micro",
+                             quantity="end_to_end_cost", style=style))
+    rows.append(pair("SDK first run: import + init + first metric readable + finish", scenario="setup",
+                     quantity="first_run", subject="total"))
+    rows.append(pair("Storage per logged value", scenario="storage", quantity="bytes_per_value"))
+    big = max((f.scale or 0 for f in select(figures, scenario="query", subject="list_runs")), default=None)
+    if big:
+        rows.append(pair(f"List runs with {int(big)} runs stored (p50)", scenario="query", subject="list_runs",
+                         scale=big))
+    rows.append(pair("Concurrent writers: points/s", scenario="load", quantity="points_per_s"))
+    rows.append(pair("Concurrent writers: points lost", scenario="load", quantity="points_lost"))
+    return [r for r in rows if r[1] != "not measured" or r[2] != "not measured"]
 
 
-def summary_rows(s: dict) -> list[tuple[str, str, str]]:
-    big = max(s["profile"].get("query_run_counts") or [0])
-    rows = []
-    for label, scenario, mlflow_key, wandb_key, wandb_missing in SUMMARY:
-        sc = s["scenarios"].get(scenario)
-        rows.append((label.format(big=big), fig_cell(sc, mlflow_key.format(big=big)),
-                     fig_cell(sc, wandb_key, wandb_missing)))
-    return rows
+def summary_rows(suite: dict) -> list[tuple[str, str, str]]:
+    return headline([f for sc in scenario_results(suite).values() for f in sc.figures])
 
 
-def recommendations(s: dict) -> list[str]:
-    """Advice that follows from the measured numbers; each states its threshold."""
-    sc, out = s["scenarios"], []
-    macro = (sc.get("macro") or {}).get("figures", {})
-    micro = (sc.get("micro") or {}).get("figures", {})
-    logged = (sc.get("macro") or {}).get("data", {}).get("values_logged", {})
-    per_value_key = {("mlflow", "tuned"): "mlflow_async_per_value_us", ("mlflow", "naive"): "mlflow_log_metric_per_value_us",
-                     ("wandb", "tuned"): "wandb_per_step_per_value_us", ("wandb", "naive"): "wandb_per_value_per_value_us"}
-    base = macro.get("none_wall_s")
+def recommendations(suite: dict) -> list[str]:
+    """Advice that follows from the measured figures; each names its threshold and figure."""
+    figs = [f for sc in scenario_results(suite).values() for f in sc.figures]
+    out = []
     for tracker in ("mlflow", "wandb"):
-        naive, tuned = macro.get(f"{tracker}-naive_overhead_pct"), macro.get(f"{tracker}-tuned_overhead_pct")
-        if tuned:
-            verdict = ("under 5% of training time here: tracking every step is affordable" if tuned["ci_high"] < 5 else
-                       "5% or more of training time here (threshold: 5%, upper CI bound)")
-            out.append(f"{tracker}: tuned logging costs {tuned['value']:.1f}% [{tuned['ci_low']:.1f}, {tuned['ci_high']:.1f}], {verdict}.")
-            pv = micro.get(per_value_key[(tracker, "tuned")])
-            n = logged.get(f"{tracker}-tuned")
-            if base and pv and n:
-                extra_s = base["value"] * tuned["value"] / 100
-                values_s = n * pv["value"] / 1e6
-                out.append(f"{tracker}: of the {extra_s:.2f} s it adds to a {base['value']:.2f} s job, logging the run's {n} "
-                           f"values accounts for about {values_s:.3f} s at the micro-benchmark's per-value cost; the rest "
-                           "is per-run work (start, artifacts, model upload, finish), which weighs on short jobs and "
-                           "fades on long ones.")
-        if naive and tuned and naive["value"] - tuned["value"] > 2:
-            out.append(f"{tracker}: the naive style costs {naive['value'] - tuned['value']:.1f} points more than the "
-                       "tuned style (threshold: 2 points); use batched/asynchronous logging.")
-    if "mlflow_log_metric_call_ms" in micro and "mlflow_async_call_ms" in micro:
-        ratio = micro["mlflow_log_metric_per_value_us"]["value"] / max(micro["mlflow_async_per_value_us"]["value"], 1e-9)
-        if ratio > 10:
-            out.append(f"MLflow: a synchronous log_metric costs {ratio:.0f}x more per value than async batched logging "
-                       "(threshold: 10x); call log_metrics(..., synchronous=False) in training loops.")
-    query = (sc.get("query") or {}).get("figures", {})
-    big = max(s["profile"].get("query_run_counts") or [0])
-    lst = query.get(f"list_runs_{big}_runs_ms")
+        diff = one(figs, scenario="macro", quantity="style_difference", tracker=tracker, subject="tuned-naive")
+        if diff and diff.high is not None and diff.high < 0:
+            out.append(f"{tracker}: the tuned style saves {-diff.value:,.0f} µs per step over naive "
+                       f"[{-diff.high:,.0f}, {-diff.low:,.0f}] (paired, interval below 0): log batched/asynchronously.")
+        fixed = one(figs, scenario="macro", quantity="fixed_cost", tracker=tracker, style="tuned", family="full",
+                    subject="total")
+        step = one(figs, scenario="macro", quantity="per_step_overhead", tracker=tracker, style="tuned",
+                   family="metrics", system_metrics=False, scale=1.0)
+        if fixed and step and step.value and step.value > 0:
+            break_even = fixed.value / (step.value / 1e6)
+            out.append(f"{tracker}: per-run work (start, files, model, finish: {fixed.value:.2f} s) equals the "
+                       f"per-step cost ({step.value:,.0f} µs) of about {break_even:,.0f} steps; jobs much shorter "
+                       "than that pay mostly per-run cost, longer jobs mostly per-step cost.")
+        proj = one(figs, quantity="job_overhead_projected", tracker=tracker, style="tuned", family="metrics")
+        if proj:
+            verdict = "affordable" if proj.high is not None and proj.high < 5 else "worth tuning (threshold 5%)"
+            out.append(f"{tracker}: on the seed's job the projected tuned overhead is {proj.value:.2f}% "
+                       f"[{proj.low:.2f}, {proj.high:.2f}]: {verdict}.")
+    big = max((f.scale or 0 for f in select(figs, scenario="query", subject="list_runs")), default=None)
+    lst = one(figs, scenario="query", subject="list_runs", scale=big) if big else None
     if lst:
-        verdict = "fine for interactive use" if lst["value"] < 1000 else "slow for interactive use: filter or paginate"
-        out.append(f"MLflow: listing {big} runs takes {lst['value']:.0f} ms at p50 (threshold: 1 s): {verdict}.")
-    load = (sc.get("load") or {}).get("figures", {})
-    if load:
-        lost, errors = load["mlflow_points_lost"]["value"], load["mlflow_errors"]["value"]
-        out.append(f"MLflow under {load['mlflow_points_per_s']['writers']} concurrent writers: "
-                   + ("no point lost and no failed request." if lost == 0 and errors == 0 else
-                      f"{lost} point(s) lost, {errors} failed request(s): do not run this many writers on one worker."))
-    if s["environment"]["wandb_mode"] == "offline":
-        out.append("W&B ran offline (no server without Docker): its server-side costs (query latency, load, server "
-                   "storage) are not measured; run the compose stack with a licence to measure them.")
+        verdict = "fine for interactive use" if lst.value < 1000 else "slow for interactive use: filter or paginate"
+        out.append(f"MLflow: listing {int(big)} runs takes {lst.value:.0f} ms at p50 (threshold: 1 s): {verdict}.")
+    lost = one(figs, scenario="load", quantity="points_lost")
+    if lost:
+        out.append(f"MLflow under {int(lost.scale or 0)} concurrent writers: {int(lost.value)} point(s) lost.")
+    if suite["environment"]["wandb_mode"] == "offline":
+        out.append("W&B ran offline (client only): its server-side costs (query latency, load, server storage) are "
+                   "not measured; run the compose stack with a licence to measure them.")
     return out
 
 
-def _scenario_section(name: str, sc: dict, out_dir: Path) -> list[str]:
+def figure_table(figures: list[Figure]) -> list[str]:
+    lines = ["| figure | value [95% CI] | n | p | mode | details |", "|---|---|---|---|---|---|"]
+    for f in figures:
+        name = f.label or " ".join(str(x) for x in (f.quantity, f.tracker, f.style, f.subject, f.scale) if x)
+        detail = ", ".join(f"{k} {fmt(v) if not isinstance(v, str) else v}" for k, v in f.detail.items()
+                           if not isinstance(v, (list, dict)))
+        p = fmt(f.p) if f.p is not None else ""
+        lines.append(f"| {name} | {cell(f)} | {f.n} | {p} | {f.mode} | {detail} |")
+    return lines + [""]
+
+
+def _scenario_section(name: str, sc: ScenarioResult, out_dir: Path) -> list[str]:
     lines = [f"## {TITLES[name]}", ""]
-    if sc["status"] == "failed":
-        return lines + [f"**Failed**: `{sc.get('error', 'unknown error')}`", ""]
-    plot = plots.PLOTS.get(name)
-    image = plot(sc, out_dir / f"{name}.png") if plot else None
-    if image:
+    if sc.status == "failed":
+        return lines + [f"**Failed**: `{sc.error or 'unknown error'}`", ""]
+    for image in plots.draw(name, sc, out_dir):
         lines += [f"![{TITLES[name]}]({image})", ""]
-    if sc["figures"]:
-        lines += ["| figure | value | n | details |", "|---|---|---|---|"]
-        for key, f in sc["figures"].items():
-            extra = ", ".join(f"{k} {fmt(v)}" for k, v in f.items() if k not in ("value", "unit", "n"))
-            lines.append(f"| {key} | {fmt(f['value'], f['unit'])} | {f['n']} | {extra} |")
-        lines.append("")
-    for key, reason in sc["not_measured"].items():
+    if sc.figures:
+        lines += figure_table(sc.figures)
+    for key, reason in sc.not_measured.items():
         lines.append(f"- **{key}: not measured here.** {reason}")
-    lines += [f"- {note}" for note in sc["notes"]]
+    lines += [f"- {note}" for note in sc.notes]
+    if sc.failed_trials:
+        lines += ["", "Failed trials (left out of the statistics):", *[f"- {t}" for t in sc.failed_trials]]
     return lines + [""]
 
 
@@ -164,21 +180,24 @@ def render(run_dir: Path | str) -> Path:
     run_dir = Path(run_dir)
     s = load(run_dir)
     env, prof = s["environment"], s["profile"]
+    scenarios = scenario_results(s)
     lines = ["# MLflow vs Weights & Biases: what tracking costs", "",
              f"Benchmark run `{s['run_id']}` ({s['created']}), profile **{prof['name']}**, "
-             f"{fmt(s.get('duration_s'), 's')} in all. Every number below is read from `results.json` in this folder.", "",
-             "| machine | |", "|---|---|",
+             f"{fmt(s.get('duration_s'), 's')} in all (planned: {s['plan']['trials']} trials, "
+             f"{fmt(s['plan']['estimated_s'], 's')}). Every number below is read from `results.json` in this folder.",
+             "", "| machine | |", "|---|---|",
              f"| CPU | {env['cpu']} ({env['cpu_count']} cores, {env.get('memory_gb', '?')} GiB) |",
              f"| GPU | {env['gpu'] or 'none'} |", f"| OS / Python | {env['os']} / {env['python']} |",
              "| versions | " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + " |",
              f"| stack | {env['stack_mode']}; W&B {env['wandb_mode']} |", f"| git commit | {env['git_commit'] or 'n/a'} |",
-             f"| training job | {prof['epochs']} epoch(s), {prof['image_size']}x{prof['image_size']}, batch {prof['batch_size']}, data {prof.get('data', '?')} |",
+             f"| training job | {prof['epochs']} epoch(s), {prof['image_size']}x{prof['image_size']}, batch "
+             f"{prof['batch_size']}, data {prof.get('data', '?')} |",
              "", "## Summary", "", "| figure | MLflow | W&B |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(s)]
     lines += [""]
     for name in SCENARIOS:
-        if name in s["scenarios"]:
-            lines += _scenario_section(name, s["scenarios"][name], run_dir)
+        if name in scenarios:
+            lines += _scenario_section(name, scenarios[name], run_dir)
     lines += ["## Feature comparison", "", "| feature | MLflow | W&B | shown by |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in FEATURES]
     lines += ["", "## Recommendations", "", *[f"- {r}" for r in recommendations(s)], ""]

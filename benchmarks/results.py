@@ -1,5 +1,6 @@
-"""results.json: a schema-versioned suite of scenario results, each figure with
-its unit and sample size. The report reads this file and nothing else."""
+"""results.json: a schema-versioned suite of scenario results, each a list of
+typed `Figure` records (benchmarks/records.py). The report reads this file and
+nothing else."""
 from __future__ import annotations
 
 import json
@@ -8,23 +9,12 @@ from typing import Any
 
 import jsonschema
 
+from benchmarks.records import Figure, ScenarioResult
 from trainer.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 SCENARIOS = ("setup", "micro", "macro", "api_calls", "storage", "query", "load")
-
-
-def figure(value: float | int | None, unit: str, n: int, **extra: Any) -> dict[str, Any]:
-    """One measured number: value, unit, sample size (and e.g. stdev, ci_low/ci_high)."""
-    return {"value": value, "unit": unit, "n": n, **extra}
-
-
-def scenario(figures: dict[str, dict], *, data: dict | None = None, notes: list[str] | None = None,
-             not_measured: dict[str, str] | None = None) -> dict[str, Any]:
-    """A scenario's result. `not_measured` maps a figure name to the reason it could not be measured here."""
-    return {"status": "measured" if not not_measured else ("partial" if figures else "not_measured"),
-            "figures": figures, "not_measured": not_measured or {}, "notes": notes or [], "data": data or {}}
 
 
 def schema() -> dict:
@@ -63,3 +53,16 @@ def load(path: Path | str) -> dict:
         raise UserError(f"{path} is not valid JSON: {e}") from None
     validate(suite, str(path))
     return suite
+
+
+def scenario_results(suite: dict) -> dict[str, ScenarioResult]:
+    return {name: ScenarioResult.from_dict(sc) for name, sc in suite["scenarios"].items()}
+
+
+def all_figures(suite: dict) -> list[Figure]:
+    return [f for sc in scenario_results(suite).values() for f in sc.figures]
+
+
+def as_jsonable(value: Any) -> Any:
+    """Round-trip through JSON, as the file will hold it."""
+    return json.loads(json.dumps(value))

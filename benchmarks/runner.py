@@ -13,6 +13,7 @@ from tqdm import tqdm
 from benchmarks import environment, results
 from benchmarks.context import Context
 from benchmarks.profiles import Profile
+from benchmarks.records import ScenarioResult
 from benchmarks.scenarios import SCENARIOS
 from infra.settings import Settings, load_settings
 from trainer.errors import UserError
@@ -20,12 +21,15 @@ from trainer.trackers.location import apply_stack_env, check_mlflow_reachable, m
 
 CLIENT_KEYS = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "WANDB_MODE",
                "WANDB_BASE_URL", "WANDB_API_KEY", "XRAY_STACK_MODE")
+BUDGET_S = 15 * 60  # the quick profile's promise on the project's 2-core machine, stack start included
+STACK_START_S = 15  # a warm `make up` here (measured: 10-14 s)
 
 
 def make_context(profile: Profile, out_root: Path, data: str, run_id: str | None = None,
                  settings: Settings | None = None) -> Context:
     apply_stack_env()
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # the parent's own clients (query, load)
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     uri = mlflow_tracking_uri()
     check_mlflow_reachable(uri)
     run_id = run_id or time.strftime("%Y%m%d-%H%M%S")
@@ -34,30 +38,43 @@ def make_context(profile: Profile, out_root: Path, data: str, run_id: str | None
         raise UserError(f"{out} already exists; choose another --run-id or remove it")
     out.mkdir(parents=True)
     client_env = {k: os.environ[k] for k in CLIENT_KEYS if k in os.environ}
+    import torch
     return Context(profile=profile, out=out, run_id=run_id, data=data, settings=settings or load_settings(),
                    client_env=client_env, stack_mode=os.environ.get("XRAY_STACK_MODE", "native"),
-                   wandb_mode=wandb_mode())
+                   wandb_mode=wandb_mode(), device="gpu" if torch.cuda.is_available() else "cpu")
+
+
+def estimate_s(profile: Profile, names: list[str]) -> float:
+    """Seconds the scenarios should take on the project's 2-core machine (their weights)."""
+    return sum(SCENARIOS[n].weight(profile) for n in names)
 
 
 def run_suite(ctx: Context, names: list[str]) -> dict:
+    estimated = estimate_s(ctx.profile, names)
+    trials = sum(getattr(SCENARIOS[n], "planned_trials", lambda p: 0)(ctx.profile) for n in names)
+    print(f"plan: {trials} trials in {len(names)} scenario(s), estimated {estimated / 60:.1f} min "
+          f"on a 2-core machine", file=sys.stderr)
     suite = {"schema_version": results.SCHEMA_VERSION, "run_id": ctx.run_id,
              "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "profile": ctx.profile.to_dict(),
+             "plan": {"trials": trials, "estimated_s": estimated},
              "environment": environment.collect(ctx.stack_mode, ctx.wandb_mode), "scenarios": {}}
     suite["profile"]["data"] = ctx.data
     t0 = time.perf_counter()
-    total = sum(SCENARIOS[n].weight(ctx.profile) for n in names)
-    with tqdm(total=total, unit="", bar_format="{desc:<60.60} {percentage:3.0f}% |{bar:20}| {elapsed}<{remaining}",
+    with tqdm(total=estimated, unit="s", bar_format="{desc:<60.60} {percentage:3.0f}% |{bar:20}| {elapsed}<{remaining}",
               file=sys.stderr, disable=None) as bar:
         ctx.progress = bar
         for name in names:
             ctx.scenario = name
-            start = bar.n
+            start, t_scenario = bar.n, time.perf_counter()
+            ctx.step("starting")
             try:
-                suite["scenarios"][name] = SCENARIOS[name].run(ctx)
+                result = SCENARIOS[name].run(ctx)
             except Exception as e:  # a failed scenario is recorded, and the others still run
                 traceback.print_exc(file=sys.stderr)
-                suite["scenarios"][name] = {**results.scenario({}), "status": "failed", "error": f"{type(e).__name__}: {e}"}
+                result = ScenarioResult.failed(f"{type(e).__name__}: {e}")
+            suite["scenarios"][name] = results.as_jsonable(result.to_dict())
             bar.update(max(0.0, start + SCENARIOS[name].weight(ctx.profile) - bar.n))  # keep the ETA honest
+            ctx.step(f"done in {time.perf_counter() - t_scenario:.0f} s ({result.status})")
     suite["duration_s"] = time.perf_counter() - t0
     results.dump(suite, ctx.out / "results.json")
     return suite

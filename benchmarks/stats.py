@@ -1,11 +1,16 @@
-"""Statistics for the report: percentiles, bootstrap confidence intervals,
-Welch's t-test, and pyperf-style stability warnings."""
+"""Statistics for the report. Rounds are paired (every arm once per round), so
+every comparison is made within a round: a paired t-interval and its p-value
+from the same test, Holm-corrected across a family of arms; pyperf-style
+stability warnings; percentiles for latency samples."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 from scipy import stats as sps
+
+CONFIDENCE = 0.95
 
 
 def percentiles(values: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float]:
@@ -20,26 +25,73 @@ def summarize(values: Sequence[float]) -> dict[str, float]:
             "min": float(arr.min()), "max": float(arr.max()), **percentiles(arr)}
 
 
-def bootstrap_overhead(baseline: Sequence[float], treatment: Sequence[float], *, n_boot: int = 10000,
-                       confidence: float = 0.95, seed: int = 0) -> dict[str, float]:
-    """Overhead % = (mean(treatment) / mean(baseline) - 1) * 100, with a percentile bootstrap CI
-    that resamples each arm independently."""
-    b, t = np.asarray(baseline, float), np.asarray(treatment, float)
-    rng = np.random.default_rng(seed)
-    bm = rng.choice(b, (n_boot, b.size)).mean(1)
-    tm = rng.choice(t, (n_boot, t.size)).mean(1)
-    boot = (tm / bm - 1) * 100
-    alpha = (1 - confidence) / 2
-    return {"overhead_pct": float((t.mean() / b.mean() - 1) * 100),
-            "ci_low": float(np.quantile(boot, alpha)), "ci_high": float(np.quantile(boot, 1 - alpha)),
-            "confidence": confidence, "n_baseline": int(b.size), "n_treatment": int(t.size)}
+@dataclass(frozen=True)
+class Estimate:
+    """A mean with its t-interval and the two-sided p-value of 'the mean is 0'."""
+    value: float
+    low: float
+    high: float
+    p: float | None
+    n: int
 
 
-def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Two-sided p-value of Welch's t-test; None when either sample is too small or constant."""
-    if len(a) < 2 or len(b) < 2 or (np.std(a) == 0 and np.std(b) == 0):
+def mean_interval(diffs: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
+    """One-sample t on per-round paired differences: interval and p-value from the same test."""
+    d = np.asarray(diffs, float)
+    m = float(d.mean())
+    if d.size < 2:
+        return Estimate(m, m, m, None, int(d.size))
+    se = float(d.std(ddof=1) / np.sqrt(d.size))
+    if se == 0:
+        return Estimate(m, m, m, None if m == 0 else 0.0, int(d.size))
+    half = float(sps.t.ppf(0.5 + confidence / 2, d.size - 1)) * se
+    p = float(sps.ttest_1samp(d, 0.0).pvalue)
+    return Estimate(m, m - half, m + half, p, int(d.size))
+
+
+def paired_difference(base: Sequence[float], treat: Sequence[float], scale: Sequence[float] | float = 1.0) -> Estimate:
+    """Mean of (treat - base) / scale over rounds, e.g. extra seconds per optimizer step."""
+    b, t = np.asarray(base, float), np.asarray(treat, float)
+    return mean_interval((t - b) / np.asarray(scale, float))
+
+
+def paired_ratio_pct(base: Sequence[float], treat: Sequence[float]) -> Estimate:
+    """Overhead % from the per-round log ratio log(treat / base): its t-interval, mapped back
+    through exp. The log makes the ratio's error symmetric and the pairing removes round-to-round
+    drift of the machine."""
+    e = mean_interval(np.log(np.asarray(treat, float) / np.asarray(base, float)))
+    pct = lambda x: (float(np.exp(x)) - 1) * 100  # noqa: E731
+    return Estimate(pct(e.value), pct(e.low), pct(e.high), e.p, e.n)
+
+
+def paired_bootstrap(diffs: Sequence[float], confidence: float = CONFIDENCE, seed: int = 0) -> tuple[float, float] | None:
+    """A BCa bootstrap interval of the mean paired difference (scipy), shown beside the t-interval."""
+    d = np.asarray(diffs, float)
+    if d.size < 3 or np.ptp(d) == 0:
         return None
-    return float(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    res = sps.bootstrap((d,), np.mean, confidence_level=confidence, n_resamples=2000,
+                        random_state=np.random.default_rng(seed), method="BCa")
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values (None stays None): controls the family-wise error
+    rate across arms without assuming independence."""
+    idx = [i for i, p in enumerate(pvalues) if p is not None]
+    order = sorted(idx, key=lambda i: pvalues[i])
+    out: list[float | None] = list(pvalues)
+    running, m = 0.0, len(order)
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+def shuffled_rounds(rounds: Sequence[Sequence[str]], seed: int) -> list[list[str]]:
+    """Each round's arms in a seeded random order, so no arm keeps the same neighbours
+    or position (cyclic rotation would)."""
+    rng = np.random.default_rng(seed)
+    return [[arms[i] for i in rng.permutation(len(arms))] for arms in rounds]
 
 
 def stability_warnings(values: Sequence[float], label: str) -> list[str]:

@@ -1,85 +1,134 @@
 """One benchmark trial in a fresh process (pyperf's rule: the parent never times).
 
-    python -m benchmarks.worker TASK '<json args>'
+    python -m benchmarks.worker '<TrialSpec as JSON>'
 
-Prints progress to stderr and one line `RESULT <json>` to stdout."""
+Prints progress to stderr and one line `RESULT <TrialResult as JSON>` to stdout.
+Every heavy import happens before a clock starts."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
+from benchmarks.records import (FirstRunResult, FirstRunSpec, MicroResult, MicroSpec, StepProbeResult,
+                                StepProbeSpec, TrainResult, TrainSpec, result_to_json, spec_from_json)
+
 RESULT_PREFIX = "RESULT "
 
 
-def task_train(a: dict) -> dict:
+def preload(tracker: str) -> None:
+    """Import what a run would import on its way, so that no phase pays for an import."""
+    import matplotlib.pyplot  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import torchvision.utils  # noqa: F401
+    import trainer.train  # noqa: F401
+    if tracker == "mlflow":
+        import mlflow.models  # noqa: F401
+        import mlflow.pytorch  # noqa: F401
+        from trainer.trackers import mlflow_tracker  # noqa: F401
+    elif tracker == "wandb":
+        import wandb  # noqa: F401
+        import wandb.plot  # noqa: F401
+        from trainer.trackers import wandb_reader, wandb_tracker  # noqa: F401
+
+
+def task_train(spec: TrainSpec) -> TrainResult:
     """A macro-benchmark arm: the same training job with one tracker and logging style."""
+    arm = spec.arm
     counter = None
-    if a.get("count_calls"):
+    if spec.count_calls:
         from benchmarks.probes import install
-        counter = install(a["tracker"])
+        counter = install(arm.tracker)
+    preload(arm.tracker)
     from trainer.config import load_config
     from trainer.trackers import make_tracker
     from trainer.train import run_training
-    cfg = load_config({"data": a["data"], "image_size": a["image_size"], "epochs": a["epochs"],
-                       "batch_size": a["batch_size"], "tracker": a["tracker"], "log_style": a["style"],
-                       "out_dir": a["out_dir"], "experiment": a["experiment"], "run_name": a["run_name"],
-                       "register_model": a.get("register_model", True), "cache_dir": a["cache_dir"]})
-    result = run_training(cfg, make_tracker(a["tracker"], a["style"]))
-    loop_s = sum(h["time/epoch_s"] for h in result.history)
-    out = {"wall_s": result.wall_s, "train_loop_s": loop_s, "steps": result.history[-1]["step"],
-           "epochs": len(result.history), "run_dir": str(result.run_dir),
-           "values_logged": len(result.step_losses) + sum(len(h) - 1 for h in result.history),
-           "images_per_s": result.data_sizes["train"] * len(result.history) / loop_s}
-    if counter:
-        out |= counter.to_dict()
-    return out
+    cfg = load_config({"data": spec.data, "image_size": spec.image_size, "epochs": spec.epochs,
+                       "batch_size": spec.batch_size, "tracker": arm.tracker, "log_style": arm.style,
+                       "out_dir": spec.out_dir, "experiment": spec.experiment, "run_name": spec.run_name,
+                       "register_model": False, "log_artifacts": arm.family == "full",
+                       "system_metrics": arm.system_metrics, "cache_dir": spec.cache_dir})
+    result = run_training(cfg, make_tracker(arm.tracker, arm.style))
+    loop_s = result.phases["loop"]
+    return TrainResult(
+        phases=result.phases, steps=result.history[-1]["step"], epochs=len(result.history),
+        values_logged=result.values_logged, failed_deliveries=result.failed_deliveries,
+        test_accuracy=result.test_metrics["accuracy"],
+        images_per_s=result.data_sizes["train"] * len(result.history) / loop_s,
+        train_images=result.data_sizes["train"],
+        run_dir=str(result.run_dir), run_id=result.run_id, calls=counter.to_dict() if counter else {})
 
 
-def open_run(tracker: str, a: dict, run_name: str | None = None):
+def task_step_probe(spec: StepProbeSpec) -> StepProbeResult:
+    """Untracked optimizer steps at one image size (the projection's step time)."""
+    import torch
+    from trainer.config import load_config
+    from trainer.engine import train_one_epoch
+    from trainer.train import build_model, build_optimizer, load_for, make_loader, pick_device, seed_everything
+    cfg = load_config({"data": spec.data, "image_size": spec.image_size, "batch_size": spec.batch_size,
+                       "cache_dir": spec.cache_dir, "epochs": 1})
+    seed_everything(cfg.seed, cfg.deterministic)
+    device = pick_device(cfg.device)
+    data = load_for(cfg)
+    model = build_model(cfg).to(device, memory_format=torch.channels_last)
+    optimizer = build_optimizer(cfg, model)
+    loader = make_loader(data.train, cfg, shuffle=True)
+    times: list[float] = []
+    last = [time.perf_counter()]
+
+    def on_step(step: int, loss: float) -> None:  # loss.item() inside the loop already synchronised
+        now = time.perf_counter()
+        times.append(now - last[0])
+        last[0] = now
+
+    while len(times) < spec.warmup + spec.steps:
+        last[0] = time.perf_counter()
+        train_one_epoch(model, loader, optimizer, device, epoch=1, first_step=0, on_step=on_step)
+    return StepProbeResult(step_s=times[spec.warmup:spec.warmup + spec.steps])
+
+
+def open_run(tracker: str, experiment: str, out_dir: str, run_name: str | None = None):
     """A bare SDK run as a user's first script opens it: MLflow's active run, or the W&B run."""
     if tracker == "mlflow":
         import mlflow
         mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-        mlflow.set_experiment(a["experiment"])
+        mlflow.set_experiment(experiment)
         return mlflow.start_run(run_name=run_name)
     import wandb
-    return wandb.init(project=a["experiment"], name=run_name, dir=a["out_dir"],
+    return wandb.init(project=experiment, name=run_name, dir=out_dir,
                       mode=os.environ.get("WANDB_MODE", "offline"),
                       settings=wandb.Settings(x_disable_stats=True, console="off"))
 
 
-def task_first_run(a: dict) -> dict:
+def task_first_run(spec: FirstRunSpec) -> FirstRunResult:
     """SDK first run: import, init, first metric readable back, finish (seconds each)."""
-    t = {}
     t0 = time.perf_counter()
-    if a["tracker"] == "mlflow":
+    if spec.tracker == "mlflow":
         import mlflow
-        t["import_s"] = time.perf_counter() - t0
+        import_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        run = open_run("mlflow", a)
-        t["init_s"] = time.perf_counter() - t0
+        run = open_run("mlflow", spec.experiment, spec.out_dir)
+        init_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         mlflow.log_metric("first", 1.0, step=0)
         client = mlflow.MlflowClient()
         while not client.get_metric_history(run.info.run_id, "first"):
             time.sleep(0.005)
-        t["first_metric_s"] = time.perf_counter() - t0
+        first_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         mlflow.end_run()
     else:
-        import wandb
-        t["import_s"] = time.perf_counter() - t0
+        import wandb  # noqa: F401
+        import_s = time.perf_counter() - t0
         from trainer.trackers.wandb_reader import find_run_file, read_run
         t0 = time.perf_counter()
-        run = open_run("wandb", a)
-        t["init_s"] = time.perf_counter() - t0
+        run = open_run("wandb", spec.experiment, spec.out_dir)
+        init_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         run.log({"first": 1.0})
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # offline: readable once the SDK's service wrote it to the .wandb file
+        while time.monotonic() < deadline:  # offline: readable once wandb-core wrote it to the .wandb file
             try:
                 if read_run(find_run_file(Path(run.dir).parent)).metric("first"):
                     break
@@ -88,77 +137,54 @@ def task_first_run(a: dict) -> dict:
             time.sleep(0.005)
         else:
             raise RuntimeError("the first W&B metric never appeared in the run file")
-        t["first_metric_s"] = time.perf_counter() - t0
+        first_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         run.finish()
-    t["finish_s"] = time.perf_counter() - t0
-    t["total_s"] = sum(t.values())
-    return t
+    return FirstRunResult(import_s, init_s, first_s, time.perf_counter() - t0)
 
 
-def task_micro(a: dict) -> dict:
-    """Per-call latency of one logging style, then the time to flush and finish."""
-    calls, batch, style = a["calls"], a["batch"], a["style"]
-    lat, keys = [], [f"m{j}" for j in range(batch)]
-    run = open_run(a["tracker"], a, run_name=f"micro-{style}")
-    if a["tracker"] == "mlflow":
-        import mlflow
-        for i in range(calls):
-            t0 = time.perf_counter()
-            if style == "log_metric":
-                mlflow.log_metric("m0", float(i), step=i)
-            else:
-                mlflow.log_metrics({k: float(i) for k in keys}, step=i, synchronous=style != "async")
-            lat.append(time.perf_counter() - t0)
+def task_micro(spec: MicroSpec) -> MicroResult:
+    """The training loop's logging call alone: `warmup + calls` steps of `values` metrics each,
+    through the project's adapter in the given style; each call timed on the caller's thread,
+    then the time until every value is delivered (flush and close included)."""
+    preload(spec.tracker)
+    from trainer.config import load_config
+    from trainer.trackers import RunInfo, make_tracker
+    from trainer.trackers.recorded import Recorded
+    run_dir = Path(spec.out_dir) / f"micro-{spec.tracker}-{spec.style}-{os.getpid()}"
+    run_dir.mkdir(parents=True)
+    cfg = load_config({"tracker": spec.tracker, "log_style": spec.style, "experiment": spec.experiment,
+                       "out_dir": spec.out_dir, "cache_dir": "unused", "data": None})
+    tracker = Recorded(make_tracker(spec.tracker, spec.style), run_dir)
+    tracker.start(cfg, RunInfo(run_dir, "micro", {}, "none", {}))
+    keys = [f"micro/m{j}" for j in range(spec.values)]
+    caller: list[float] = []
+    t_first = 0.0
+    for i in range(spec.warmup + spec.calls):
+        if i == spec.warmup:
+            t_first = time.perf_counter()
+        values = {k: float(i) for k in keys}
         t0 = time.perf_counter()
-        mlflow.flush_async_logging()
-        mlflow.end_run()
-    else:
-        for i in range(calls):
-            t0 = time.perf_counter()
-            if style == "per_value":
-                run.log({"m0": float(i)}, commit=True)
-            else:
-                run.log({k: float(i) for k in keys})
-            lat.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        run.finish()
-    finish = time.perf_counter() - t0
-    values_per_call = 1 if style in ("log_metric", "per_value") else batch
-    return {"latencies_s": lat, "finish_s": finish, "values_per_call": values_per_call}
+        tracker.log_metrics(values, i)
+        caller.append(time.perf_counter() - t0)
+    tracker.finish("FINISHED")
+    end_to_end = time.perf_counter() - t_first
+    if tracker.failed:
+        raise RuntimeError(f"{tracker.failed} deliveries failed")
+    return MicroResult(caller_s=caller[spec.warmup:], end_to_end_s=end_to_end, values_per_call=spec.values,
+                       warmup=spec.warmup)
 
 
-def task_load_writer(a: dict) -> dict:
-    """One of K concurrent writers: log `points` values as fast as possible in batches."""
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric
-    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
-    run = client.create_run(a["experiment_id"], run_name=f"load-writer-{a['writer']}")
-    sent = errors = 0
-    t_start = time.time()
-    for first in range(0, a["points"], a["batch"]):
-        now = int(time.time() * 1000)
-        metrics = [Metric("load/value", float(s), now, s) for s in range(first, min(first + a["batch"], a["points"]))]
-        try:
-            client.log_batch(run.info.run_id, metrics=metrics)
-            sent += len(metrics)
-        except Exception as e:  # a failed request is a measured error, not a crash of the writer
-            errors += 1
-            print(f"writer {a['writer']}: {type(e).__name__}: {e}", file=sys.stderr)
-    t_end = time.time()
-    client.set_terminated(run.info.run_id)
-    return {"run_id": run.info.run_id, "sent": sent, "errors": errors, "t_start": t_start, "t_end": t_end}
-
-
-TASKS = {"train": task_train, "first_run": task_first_run, "micro": task_micro, "load_writer": task_load_writer}
+TASKS = {"train": task_train, "step_probe": task_step_probe, "first_run": task_first_run, "micro": task_micro}
 
 
 def main() -> None:
-    task, args = sys.argv[1], json.loads(sys.argv[2])
-    if "out_dir" in args:
-        Path(args["out_dir"]).mkdir(parents=True, exist_ok=True)
-    result = TASKS[task](args)
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    spec = spec_from_json(sys.argv[1])
+    out_dir = getattr(spec, "out_dir", None)
+    if out_dir:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    result = TASKS[spec.task](spec)
+    print(RESULT_PREFIX + result_to_json(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""The benchmark harness: statistics on known inputs, the results schema, the
-report from a stored results.json, and a tiny end-to-end run on the native stack."""
+"""The benchmark harness: statistics on known inputs, the typed records and the
+results schema, the report from a stored results.json, the quick plan's budget,
+the paired interval's coverage on real per-round residuals, and a tiny
+end-to-end run on the native stack."""
 import json
 import shutil
 import subprocess
@@ -9,11 +11,13 @@ import numpy as np
 import pytest
 
 from benchmarks import results, stats
+from benchmarks.profiles import get_profile
+from benchmarks.records import Arm, Figure, MicroSpec, TrainResult, TrainSpec, one, select, spec_from_json
 from benchmarks.report import render
 from trainer.config import PROJECT_ROOT
 from trainer.errors import UserError
 
-FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "results_v1.json"
+FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "results_v2.json"
 
 
 def test_percentiles_on_known_input():
@@ -23,69 +27,137 @@ def test_percentiles_on_known_input():
     assert (s["n"], s["mean"], s["stdev"], s["min"], s["max"]) == (3, 4.0, 2.0, 2.0, 6.0)
 
 
-def test_bootstrap_overhead_of_constant_arms_is_exact():
-    o = stats.bootstrap_overhead([10.0, 10.0, 10.0], [11.0, 11.0, 11.0])
-    assert o["overhead_pct"] == pytest.approx(10.0)
-    assert o["ci_low"] == pytest.approx(10.0) and o["ci_high"] == pytest.approx(10.0)
+def test_paired_difference_is_the_mean_per_round_difference_with_its_t_interval():
+    base, treat = [10.0, 12.0, 11.0, 13.0], [11.0, 13.5, 11.5, 14.0]  # differences 1, 1.5, .5, 1
+    e = stats.paired_difference(base, treat)
+    assert e.value == pytest.approx(1.0) and e.n == 4
+    half = 2 * 0.408248 / 2 * 3.182446  # sd/sqrt(n) * t(0.975, 3)
+    assert (e.low, e.high) == (pytest.approx(1 - half, rel=1e-4), pytest.approx(1 + half, rel=1e-4))
+    assert e.p == pytest.approx(0.0213, abs=1e-3)
+    per_step = stats.paired_difference(base, treat, [0.5, 0.5, 0.5, 0.5])
+    assert per_step.value == pytest.approx(2.0)
 
 
-def test_bootstrap_ci_brackets_the_estimate_and_narrows_with_more_samples():
-    rng = np.random.default_rng(1)
-    small = stats.bootstrap_overhead(rng.normal(100, 5, 5), rng.normal(110, 5, 5))
-    large = stats.bootstrap_overhead(rng.normal(100, 5, 200), rng.normal(110, 5, 200))
-    for o in (small, large):
-        assert o["ci_low"] < o["overhead_pct"] < o["ci_high"]
-    assert large["ci_high"] - large["ci_low"] < small["ci_high"] - small["ci_low"]
-    assert 8 < large["overhead_pct"] < 12 and large["ci_low"] > 0
+def test_paired_ratio_of_constant_arms_is_exact():
+    e = stats.paired_ratio_pct([10.0, 20.0, 30.0], [11.0, 22.0, 33.0])
+    assert (e.value, e.low, e.high) == (pytest.approx(10.0), pytest.approx(10.0), pytest.approx(10.0))
 
 
-def test_welch_p_and_stability_warnings():
-    assert stats.welch_p([1, 2, 3, 4], [101, 102, 103, 104]) < 0.001
-    assert stats.welch_p([1, 2, 3, 4], [1, 2, 3, 4]) == pytest.approx(1.0)
-    assert stats.welch_p([1], [2, 3]) is None and stats.welch_p([5, 5], [5, 5]) is None
+def test_holm_adjusts_in_order_and_keeps_missing_values():
+    assert stats.holm([0.01, 0.04, None, 0.03]) == [pytest.approx(0.03), pytest.approx(0.06), None,
+                                                     pytest.approx(0.06)]
+
+
+def test_round_order_is_a_seeded_shuffle_that_moves_arms_around():
+    names = [f"a{i}" for i in range(7)]
+    orders = stats.shuffled_rounds([names] * 10, seed=1)
+    assert orders == stats.shuffled_rounds([names] * 10, seed=1)
+    assert all(sorted(o) == sorted(names) for o in orders)
+    assert len({o[0] for o in orders}) > 2  # not a rotation that keeps neighbours
+
+
+def test_stability_warnings():
     assert any("only 2 sample" in w for w in stats.stability_warnings([1.0, 1.0], "x"))
     assert any("unstable" in w for w in stats.stability_warnings([1.0, 2.0, 3.0], "x"))
     assert stats.stability_warnings([10.0, 10.1, 9.9], "x") == []
 
 
+def test_specs_cross_the_process_boundary_typed():
+    spec = TrainSpec(arm=Arm("mlflow", "tuned", "full"), data="d", image_size=32, epochs=1, batch_size=8,
+                     out_dir="o", experiment="e", run_name="r", cache_dir="c")
+    assert spec_from_json(spec.to_json()) == spec
+    micro = MicroSpec(tracker="wandb", style="naive", calls=3, warmup=1, values=1, experiment="e", out_dir="o")
+    assert spec_from_json(micro.to_json()) == micro
+    assert Arm("mlflow", "tuned", system_metrics=True).baseline() == Arm("mlflow", "tuned")
+    assert Arm("wandb", "naive", epochs_factor=4).baseline() == Arm(epochs_factor=4)
+
+
+def test_figures_are_selected_by_field():
+    figs = [Figure("macro", "per_step_overhead", 5.0, "µs/step", 10, tracker="mlflow", style="tuned"),
+            Figure("macro", "per_step_overhead", 7.0, "µs/step", 10, tracker="wandb", style="tuned")]
+    assert one(figs, tracker="wandb").value == 7.0 and one(figs, tracker="none") is None
+    assert len(select(figs, quantity="per_step_overhead")) == 2
+    with pytest.raises(ValueError):
+        one(figs, quantity="per_step_overhead")
+
+
 def test_stored_results_validate_and_a_figure_without_unit_does_not():
     suite = json.loads(FIXTURE.read_text())
     results.validate(suite)
-    name, sc = next((n, s) for n, s in suite["scenarios"].items() if s["figures"])
-    key = next(iter(sc["figures"]))
-    del sc["figures"][key]["unit"]
-    with pytest.raises(UserError, match=f"scenarios/{name}/figures/{key}.*'unit' is a required property"):
+    del suite["scenarios"]["macro"]["figures"][0]["unit"]
+    with pytest.raises(UserError, match="scenarios/macro/figures/0.*'unit' is a required property"):
         results.validate(suite)
 
 
 def test_another_schema_version_is_refused_with_a_clear_message(tmp_path):
     suite = json.loads(FIXTURE.read_text())
-    suite["schema_version"] = 0
+    suite["schema_version"] = 1
     (tmp_path / "results.json").write_text(json.dumps(suite))
     out = subprocess.run([sys.executable, "-m", "benchmarks", "report", str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "has schema_version 0; this version of the report reads schema_version 1" in out.stderr
+    assert "has schema_version 1; this version of the report reads schema_version 2" in out.stderr
     assert not (tmp_path / "comparison_report.md").exists()
 
 
 def test_report_renders_from_a_stored_results_json(tmp_path):
     shutil.copy(FIXTURE, tmp_path / "results.json")
     report = render(tmp_path).read_text()
-    suite = json.loads(FIXTURE.read_text())
+    suite = results.load(tmp_path)
     for section in ("## Summary", "## Setup time", "## Logging overhead, macro", "## Query latency",
                     "## Feature comparison", "## Recommendations"):
         assert section in report
-    macro = suite["scenarios"]["macro"]["figures"]["mlflow-tuned_overhead_pct"]
-    assert f"[{macro['ci_low']:.1f}, {macro['ci_high']:.1f}]" in report  # numbers come from the file
-    for plot in ("setup.png", "micro.png", "macro.png", "storage.png", "query.png"):
+    step = one(results.all_figures(suite), quantity="per_step_overhead", tracker="mlflow", style="tuned",
+               family="metrics", system_metrics=False, scale=1.0)
+    assert f"{step.value:,.3g}" in report or f"{step.value:,.0f}" in report  # numbers come from the file
+    assert "Per-step overhead, tuned style" in report and step.mode in report
+    for plot in ("macro.png", "micro.png"):
         assert (tmp_path / plot).read_bytes()[:4] == b"\x89PNG" and f"]({plot})" in report
-    assert suite["environment"]["cpu"] in report
+
+
+def test_quick_plan_fits_the_budget_and_pairs_ten_rounds():
+    from benchmarks.runner import BUDGET_S, STACK_START_S, estimate_s
+    from benchmarks.scenarios import SCENARIOS, macro
+    quick = get_profile("quick")
+    assert quick.macro_rounds >= 10
+    plan = macro.plan(quick)
+    for arm in macro.METRIC_ARMS:
+        assert sum(1 for r, a in plan if a == arm and r >= 0) >= 10, arm
+    assert estimate_s(quick, list(SCENARIOS)) + STACK_START_S <= BUDGET_S
+
+
+def _residuals(arm: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-round loop times of `none` and an arm from a real quick run of this machine."""
+    rounds = json.loads(FIXTURE.read_text())["scenarios"]["macro"]["data"]["rounds"]
+    pairs = [(row["none"], row[arm]) for row in rounds.values() if "none" in row and arm in row]
+    base = np.array([b["phases"]["loop"] for b, _ in pairs])
+    diff = np.array([t["phases"]["loop"] - b["phases"]["loop"] for b, t in pairs])
+    return base, diff - diff.mean()
+
+
+@pytest.mark.parametrize("effect", [0.0, 0.05])
+def test_paired_interval_covers_a_known_effect_on_real_residuals(effect):
+    """1,000 simulated benchmarks at the quick profile's n, drawn from this machine's own
+    per-round residuals: the 95% interval covers the true effect >= 93% of the time, and a
+    null effect is called significant at most ~6% of the time."""
+    base, resid = _residuals("mlflow-tuned")
+    n = get_profile("quick").macro_rounds
+    rng = np.random.default_rng(7)
+    covered = significant = 0
+    for _ in range(1000):
+        idx = rng.integers(0, len(resid), n)
+        b = base[idx]
+        t = b + effect + resid[rng.integers(0, len(resid), n)]
+        e = stats.paired_difference(b, t)
+        covered += e.low <= effect <= e.high
+        significant += e.p is not None and e.p < 0.05
+    assert covered >= 930
+    if effect == 0:
+        assert significant <= 65
 
 
 @pytest.mark.integration
 @pytest.mark.slow
 def test_tiny_profile_end_to_end_on_the_native_stack(mlflow_env, xray_data, tmp_path):
-    from benchmarks.profiles import get_profile
     from benchmarks.runner import make_context, run_suite
     ctx = make_context(get_profile("tiny"), tmp_path, str(xray_data), "e2e", settings=mlflow_env.settings)
     suite = run_suite(ctx, list(results.SCENARIOS))
@@ -95,10 +167,16 @@ def test_tiny_profile_end_to_end_on_the_native_stack(mlflow_env, xray_data, tmp_
     for name, sc in loaded["scenarios"].items():
         assert sc["status"] in ("measured", "partial"), f"{name}: {sc.get('error')}"
         assert sc["figures"], name
-        assert all(f["n"] >= 1 and f["unit"] for f in sc["figures"].values()), name
-    f = loaded["scenarios"]["load"]["figures"]
-    assert f["mlflow_points_lost"]["value"] == 0 and f["mlflow_points_stored"]["value"] == f["mlflow_points_sent"]["value"] > 0
-    calls = loaded["scenarios"]["api_calls"]["data"]["mlflow-naive"]
+        assert all(f["n"] >= 1 and f["unit"] is not None for f in sc["figures"]), name
+        assert not sc["failed_trials"], (name, sc["failed_trials"])
+    figs = results.all_figures(loaded)
+    for tracker in ("mlflow", "wandb"):
+        for style in ("naive", "tuned"):
+            f = one(figs, quantity="per_step_overhead", tracker=tracker, style=style, family="metrics",
+                    system_metrics=False, scale=1.0)
+            assert f is not None and f.low <= f.value <= f.high and f.mode, (tracker, style)
+        assert one(figs, quantity="fixed_cost", tracker=tracker, style="tuned", family="full", subject="total")
+    assert one(figs, scenario="load", quantity="points_lost").value == 0
+    calls = loaded["scenarios"]["api_calls"]["data"]["mlflow-naive-full"]
     assert calls["http_requests"]["POST /api/2.0/mlflow/runs/log-metric"] >= calls["values_logged"]  # one per value
-    assert "wandb-tuned_http_requests" in loaded["scenarios"]["api_calls"]["not_measured"]
     assert render(tmp_path / "e2e").exists()

@@ -69,9 +69,11 @@ def test_mlflow_metric_histories_equal_what_the_loop_produced(both, mlflow_run):
 
 def test_mlflow_artifacts(mlflow_run):
     client, r = mlflow_run
-    files = {f.path for folder in ("checkpoints", "plots", "metrics") for f in client.list_artifacts(r.info.run_id, folder)}
-    assert files == {"checkpoints/best.pt", "plots/confusion_matrix.png", "plots/roc_curves.png",
-                     "plots/training_curves.png", "metrics/metrics.json"}
+    files = {f.path for folder in ("plots", "metrics", "evaluation") for f in client.list_artifacts(r.info.run_id, folder)}
+    assert files == {"plots/confusion_matrix.png", "plots/roc_curves.png",
+                     "plots/training_curves.png", "metrics/metrics.json",
+                     "evaluation/test_predictions.json", "evaluation/test_samples.png",
+                     "evaluation/confusion_matrix.png", "evaluation/roc.png"}
 
 
 def test_registered_model_is_champion_and_predicts_like_the_trained_one(both, mlflow_run):

@@ -48,6 +48,7 @@ class TrainConfig:
     experiment: str
     run_name: str | None
     register_model: bool
+    log_artifacts: bool
     system_metrics: bool
     wandb_watch: int
     out_dir: str

@@ -61,15 +61,16 @@ def flat_metrics(m: dict[str, Any], prefix: str) -> dict[str, float]:
     return out
 
 
-def plot_confusion(m: dict[str, Any], path: Path) -> Path:
+def confusion_figure(m: dict[str, Any]):
     fig, ax = plt.subplots(figsize=(5, 4.5))
     ConfusionMatrixDisplay(np.array(m["confusion_matrix"]), display_labels=m["classes"]).plot(
         ax=ax, cmap="Blues", colorbar=False)
     ax.set_title(f"Confusion matrix (n={m['n']}, accuracy {m['accuracy']:.3f})")
-    return _save(fig, path)
+    fig.tight_layout()
+    return fig
 
 
-def plot_roc(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str], path: Path) -> Path:
+def roc_figure(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str]):
     fig, ax = plt.subplots(figsize=(5, 4.5))
     y_true = np.asarray(y_true)
     for i, name in enumerate(classes):
@@ -77,7 +78,16 @@ def plot_roc(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str], p
             RocCurveDisplay.from_predictions(y_true == i, probs[:, i], name=name, ax=ax)
     ax.plot([0, 1], [0, 1], "k--", lw=0.8)
     ax.set_title("ROC, one vs rest")
-    return _save(fig, path)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(m: dict[str, Any], path: Path) -> Path:
+    return save_figure(confusion_figure(m), path)
+
+
+def plot_roc(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str], path: Path) -> Path:
+    return save_figure(roc_figure(y_true, probs, classes), path)
 
 
 def plot_curves(history: list[dict[str, float]], path: Path) -> Path:
@@ -91,10 +101,11 @@ def plot_curves(history: list[dict[str, float]], path: Path) -> Path:
         ax.set_ylabel(key)
         ax.legend()
     fig.suptitle("Training curves")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
+    """Write a figure as PNG and free it (Agg: files only, no display needed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -141,6 +141,10 @@ class RunResult:
     tracker: str
     wall_s: float  # start of tracking to finish, evaluation and model logging included
     data_sizes: dict[str, int]
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: start, loop, report, finish
+    failed_deliveries: int = 0  # tracker sends that raised (the journal kept their data)
+    values_logged: int = 0      # metric values handed to the tracker, test metrics included
+    run_id: str | None = None
 
 
 def evaluate_and_report(model: XrayCNN, data: XrayData, device: torch.device, out: Path, cfg: TrainConfig,
@@ -194,12 +198,13 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
                    resume_id=resume.run_id if resume else None)
     logged = {p.id for p in journal.points(resume.entries)} if resume else set()
     step_losses: list[tuple[int, float]] = []
-    t_start = time.perf_counter()
+    phases = PhaseClock()  # the benchmark separates per-run work (start, report, finish) from the loop
     with Recorded(tracker, run_dir, logged) as recorded:
-        recorded.start(cfg, info)
-        if resume:
-            recorded.catch_up(resume.entries)
-        recorded.watch(model)
+        with phases("start"):
+            recorded.start(cfg, info)
+            if resume:
+                recorded.catch_up(resume.entries)
+            recorded.watch(model)
 
         def on_step(s: int, loss: float) -> None:
             step_losses.append((s, loss))
@@ -209,21 +214,53 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
         val_loader = make_loader(data.val, cfg, shuffle=False)
         epochs = tqdm(range(progress.epoch + 1, cfg.epochs + 1), desc=f"train [{tracker.name}]", unit="epoch",
                       disable=None, initial=progress.epoch, total=cfg.epochs)
-        for epoch in epochs:
-            if progress.stopped_early(cfg):
-                tqdm.write(f"early stopping: no val-loss improvement for {cfg.early_stopping} epochs")
-                break
-            row = train_and_validate(model, (train_loader, val_loader), optimizer, device, data.classes,
-                                     epoch, progress, on_step)
-            recorded.log_epoch({k: v for k, v in row.items() if k != "epoch"}, epoch)
-            if progress.best_epoch == epoch:
-                save_checkpoint(run_dir / "best.pt", model, optimizer, cfg, progress)
-            save_checkpoint(run_dir / "last.pt", model, optimizer, cfg, progress, train_loader)
-            epochs.set_postfix(loss=f"{row['train/epoch_loss']:.3f}", val_loss=f"{row['val/loss']:.3f}",
-                               val_acc=f"{row['val/acc']:.3f}")
-        test, best_model = report_test(recorded, data, run_dir, cfg, progress)
+        with phases("loop"):
+            for epoch in epochs:
+                if progress.stopped_early(cfg):
+                    tqdm.write(f"early stopping: no val-loss improvement for {cfg.early_stopping} epochs")
+                    break
+                row = train_and_validate(model, (train_loader, val_loader), optimizer, device, data.classes,
+                                         epoch, progress, on_step)
+                recorded.log_epoch({k: v for k, v in row.items() if k != "epoch"}, epoch)
+                if progress.best_epoch == epoch:
+                    save_checkpoint(run_dir / "best.pt", model, optimizer, cfg, progress)
+                save_checkpoint(run_dir / "last.pt", model, optimizer, cfg, progress, train_loader)
+                epochs.set_postfix(loss=f"{row['train/epoch_loss']:.3f}", val_loss=f"{row['val/loss']:.3f}",
+                                   val_acc=f"{row['val/acc']:.3f}")
+        with phases("report"):
+            test, best_model = report_test(recorded, data, run_dir, cfg, progress)
+        phases.begin("finish")  # ends when Recorded.finish (flush, close) returns
+    phases.end("finish")
     return RunResult(run_dir, progress.history, step_losses, test, best_model, progress.best_epoch, tracker.name,
-                     time.perf_counter() - t_start, data.sizes())
+                     sum(phases.seconds.values()), data.sizes(), phases.seconds, recorded.failed,
+                     recorded.values_logged, tracker.run_id)
+
+
+class PhaseClock:
+    """Seconds spent in named phases of a run: `with clock("loop"): ...`, or begin/end
+    around code that a context manager cannot wrap (the tracker's own __exit__)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._started: dict[str, float] = {}
+
+    def begin(self, name: str) -> None:
+        self._started[name] = time.perf_counter()
+
+    def end(self, name: str) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - self._started.pop(name)
+
+    def __call__(self, name: str):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def timed():
+            self.begin(name)
+            try:
+                yield
+            finally:
+                self.end(name)
+        return timed()
 
 
 def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer, device: torch.device,
@@ -252,6 +289,8 @@ def report_test(recorded: Tracker, data: XrayData, run_dir: Path, cfg: TrainConf
     test, evaluation, files = evaluate_and_report(best_model, data, torch.device("cpu"), run_dir, cfg,
                                                   progress.history)
     recorded.log_epoch({**ev.flat_metrics(test, "test"), "test/loss": test["loss"]}, progress.epoch)
+    if not cfg.log_artifacts:  # metrics only: the files stay in the run folder
+        return test, best_model
     recorded.log_artifact(best_path, "checkpoint")
     for f in files:
         recorded.log_artifact(f, "metrics" if f.suffix == ".json" else "plot")

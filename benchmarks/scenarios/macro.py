@@ -1,65 +1,329 @@
-"""Logging overhead, macro: the same training job with no tracker, MLflow and
-W&B, naive and tuned styles, in interleaved rounds whose order rotates; warm-up
-rounds are discarded. Overhead % of wall time with a 95% bootstrap CI."""
+"""Logging overhead, macro: the same training job untracked and tracked, in
+paired rounds (every arm once per round, in a seeded random order), each trial in
+a fresh process that times its phases. Two answers, never mixed:
+
+- per step: the loop's extra time per optimizer step, paired against `none` in
+  the same round (it includes the per-epoch logging, amortised over the steps);
+- per run: the fixed seconds of the start, report and finish phases.
+
+Overhead as a % of a job only for stated job lengths: the measured job, and the
+seed's job projected as (fixed + per_step x S) / (step_time x S), with the step
+time from a short probe at the seed's image size. A 4x longer job checks that
+model once per run.
+"""
 from __future__ import annotations
 
-from benchmarks.results import figure, scenario
-from benchmarks.stats import bootstrap_overhead, stability_warnings, summarize, welch_p
+import math
+from dataclasses import dataclass, field
 
-ARMS = (("none", "tuned"), ("mlflow", "naive"), ("mlflow", "tuned"), ("wandb", "naive"), ("wandb", "tuned"))
+import numpy as np
+
+from benchmarks.context import TrialError
+from benchmarks.records import PHASES, Arm, Figure, ScenarioResult, StepProbeSpec, TrainResult, TrainSpec
+from benchmarks.stats import (Estimate, holm, mean_interval, paired_bootstrap, paired_difference, paired_ratio_pct,
+                              shuffled_rounds, stability_warnings)
+from trainer.config import LOG_STYLES
+
+NONE = Arm()
+TRACKED_STYLES = tuple(s for s in ("naive", "tuned", "deferred") if s in LOG_STYLES)
+METRIC_ARMS = (NONE, *(Arm(t, s) for t in ("mlflow", "wandb") for s in TRACKED_STYLES))
+SCENARIO = "macro"
+FIXED_PHASES = tuple(p for p in PHASES if p != "loop")
+ORDER_SEED = 20261127
+# Seconds per trial on the project's 2-core machine (native stack, real data, quick sizes),
+# from a measured run; only used to plan the progress bar and the time estimate.
+EST_LOOP_S_PER_EPOCH_64PX = 1.3
+EST_FIXED_S = {"none": 0.8, "mlflow": 1.5, "wandb": 2.5}
+EST_FULL_EXTRA_S = 2.5
 
 
-def arm_name(tracker: str, style: str) -> str:
-    return "none" if tracker == "none" else f"{tracker}-{style}"
+def extra_arms(p) -> tuple[Arm, ...]:
+    """Run in the first `extra_rounds` rounds only: equal full work, system metrics on, the longer job."""
+    full = tuple(Arm(t, "tuned", family="full") for t in ("mlflow", "wandb"))
+    sysm = tuple(Arm(t, "tuned", system_metrics=True) for t in ("mlflow", "wandb"))
+    longer = tuple(Arm(t, "tuned", epochs_factor=p.long_factor) if t != "none" else Arm(epochs_factor=p.long_factor)
+                   for t in ("none", "mlflow", "wandb"))
+    return full + sysm + longer
 
 
-def train_args(ctx, tracker: str, style: str, run_name: str, **extra) -> dict:
-    p = ctx.profile
-    return {"data": ctx.data, "image_size": p.image_size, "epochs": p.epochs, "batch_size": p.batch_size,
-            "tracker": tracker, "style": style, "out_dir": str(ctx.out / "runs"), "experiment": ctx.experiment,
-            "run_name": run_name, "register_model": False, "cache_dir": ctx.cache_dir, **extra}
+def estimate_s(p, arm: Arm) -> float:
+    loop = EST_LOOP_S_PER_EPOCH_64PX * p.epochs * arm.epochs_factor * (p.image_size / 64) ** 2
+    return loop + EST_FIXED_S[arm.tracker] + (EST_FULL_EXTRA_S if arm.family == "full" else 0)
 
 
-def trial_weight(p) -> float:
-    return 6 + p.epochs * p.image_size ** 2 / 64 ** 2 * 2
+def plan(p) -> list[tuple[int, Arm]]:
+    """(round, arm) for every trial; round < 0 is warm-up."""
+    out = [(r - p.macro_warmup, arm) for r in range(p.macro_warmup) for arm in METRIC_ARMS]
+    for r in range(p.macro_rounds):
+        out += [(r, arm) for arm in METRIC_ARMS + (extra_arms(p) if r < p.extra_rounds else ())]
+    return out
+
+
+def planned_trials(p) -> int:
+    return len(plan(p)) + 1
 
 
 def weight(p) -> float:
-    return len(ARMS) * (p.macro_repeats + p.macro_warmup) * trial_weight(p)
+    return sum(estimate_s(p, arm) for _, arm in plan(p)) + p.probe_image_size ** 2 / 64 ** 2 * 0.1 * (
+        p.probe_steps + p.probe_warmup) + 5
 
 
-def run(ctx) -> dict:
+def train_spec(ctx, arm: Arm, run_name: str, **extra) -> TrainSpec:
     p = ctx.profile
-    rounds = p.macro_warmup + p.macro_repeats
-    samples: dict[str, list[dict]] = {arm_name(*a): [] for a in ARMS}
-    order_log = []
-    for r in range(rounds):
-        order = ARMS[r % len(ARMS):] + ARMS[:r % len(ARMS)]  # rotate so no arm always runs first or last
-        order_log.append([arm_name(*a) for a in order])
-        for tracker, style in order:
-            name = arm_name(tracker, style)
-            warm = " (warm-up, discarded)" if r < p.macro_warmup else ""
-            res = ctx.trial("train", train_args(ctx, tracker, style, f"macro-{name}-r{r}"),
-                            f"round {r + 1}/{rounds}{warm}: {name}", weight=trial_weight(p))
-            if r >= p.macro_warmup:
-                samples[name].append(res)
-    figures, notes = {}, []
-    base = [s["wall_s"] for s in samples["none"]]
-    for name, rows in samples.items():
-        wall = [s["wall_s"] for s in rows]
-        st = summarize(wall)
-        figures[f"{name}_wall_s"] = figure(st["mean"], "s", st["n"], stdev=st["stdev"], min=st["min"], max=st["max"])
-        ips = summarize([s["images_per_s"] for s in rows])
-        figures[f"{name}_images_per_s"] = figure(ips["mean"], "images/s", ips["n"], stdev=ips["stdev"])
-        notes += stability_warnings(wall, f"{name} wall time")
-        if name != "none":
-            o = bootstrap_overhead(base, wall)
-            pval = welch_p(base, wall)
-            figures[f"{name}_overhead_pct"] = figure(o["overhead_pct"], "%", st["n"], ci_low=o["ci_low"], ci_high=o["ci_high"],
-                                                     confidence=o["confidence"], p_value=pval,
-                                                     significant=pval is not None and pval < 0.05)
-    job = (f"{p.epochs} epoch(s) at {p.image_size}x{p.image_size}, batch {p.batch_size}, on {ctx.data}; "
-           f"{p.macro_warmup} warm-up round(s) discarded, {p.macro_repeats} measured; model logged, not registered")
-    return scenario(figures, notes=[job, *notes],
-                    data={"wall_s": {k: [s["wall_s"] for s in v] for k, v in samples.items()},
-                          "order": order_log, "values_logged": {k: v[0]["values_logged"] for k, v in samples.items() if v}})
+    return TrainSpec(arm=arm, data=ctx.data, image_size=p.image_size, epochs=p.epochs * arm.epochs_factor,
+                     batch_size=p.batch_size, out_dir=str(ctx.out / "runs"), experiment=ctx.experiment,
+                     run_name=run_name, cache_dir=ctx.cache_dir, **extra)
+
+
+@dataclass
+class Rounds:
+    """Results by round and arm name; a failed trial leaves a hole that drops its pair."""
+    rows: dict[int, dict[str, TrainResult]] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+
+    def pairs(self, base: Arm, arm: Arm) -> list[tuple[TrainResult, TrainResult]]:
+        return [(row[base.name], row[arm.name]) for _, row in sorted(self.rows.items())
+                if base.name in row and arm.name in row]
+
+
+def run_rounds(ctx) -> tuple[Rounds, list[list[str]]]:
+    p = ctx.profile
+    rounds, orders = Rounds(), []
+    by_round: dict[int, list[Arm]] = {}
+    for r, arm in plan(p):
+        by_round.setdefault(r, []).append(arm)
+    keys = sorted(by_round)
+    names = shuffled_rounds([[a.name for a in by_round[r]] for r in keys], ORDER_SEED)
+    for r, order_names in zip(keys, names):
+        arms_by_name = {a.name: a for a in by_round[r]}
+        order = [arms_by_name[n] for n in order_names]
+        orders.append(order_names)
+        for arm in order:
+            label = f"round {r + 1}/{p.macro_rounds}: {arm.name}" if r >= 0 else f"warm-up: {arm.name}"
+            try:
+                res = ctx.trial(train_spec(ctx, arm, f"macro-{arm.name}-r{r}"), label, weight=estimate_s(p, arm))
+            except TrialError as e:
+                rounds.failed.append(f"{label}: {str(e).splitlines()[0]}")
+                continue
+            if res.failed_deliveries:
+                rounds.failed.append(f"{label}: {res.failed_deliveries} failed deliveries")
+            elif r >= 0:
+                rounds.rows.setdefault(r, {})[arm.name] = res
+    return rounds, orders
+
+
+def step_probe(ctx) -> list[float]:
+    p = ctx.profile
+    spec = StepProbeSpec(data=ctx.data, image_size=p.probe_image_size, batch_size=p.batch_size,
+                         steps=p.probe_steps, warmup=p.probe_warmup, cache_dir=ctx.cache_dir)
+    return ctx.trial(spec, f"step-time probe at {p.probe_image_size} px", weight=5).step_s
+
+
+def figure(ctx, arm: Arm, quantity: str, est: Estimate, unit: str, **extra) -> Figure:
+    return Figure(SCENARIO, quantity, est.value, unit, est.n, tracker=arm.tracker, style=arm.style,
+                  family=arm.family, system_metrics=arm.system_metrics, low=est.low, high=est.high, p=est.p, mode=ctx.mode.label(arm.tracker),
+                  indicative=est.n < 10, **extra)
+
+
+def per_step_figures(ctx, rounds: Rounds, arms: list[Arm]) -> list[Figure]:
+    """Extra loop time per optimizer step vs the arm's baseline, µs, Holm-corrected across `arms`."""
+    ests = []
+    for arm in arms:
+        pairs = rounds.pairs(arm.baseline(), arm)
+        ests.append(paired_difference([b.phases["loop"] for b, _ in pairs], [t.phases["loop"] for _, t in pairs],
+                                      [t.steps / 1e6 for _, t in pairs]) if pairs else None)
+    adjusted = holm([e.p if e else None for e in ests])
+    out = []
+    for arm, est, p_adj in zip(arms, ests, adjusted):
+        if est is None:
+            continue
+        diffs = [(t.phases["loop"] - b.phases["loop"]) / t.steps * 1e6 for b, t in rounds.pairs(arm.baseline(), arm)]
+        boot = paired_bootstrap(diffs)
+        label = (f"{arm.name}: extra loop time per optimizer step vs "
+                 f"{'system metrics off' if arm.system_metrics else 'no tracker'}")
+        out.append(figure(ctx, arm, "per_step_overhead", Estimate(est.value, est.low, est.high, p_adj, est.n), "µs/step",
+                          subject=arm.name, scale=float(arm.epochs_factor), label=label,
+                          detail={"bootstrap_low": boot[0], "bootstrap_high": boot[1]} if boot else {}))
+    return out
+
+
+def fixed_cost_figures(ctx, rounds: Rounds, arm: Arm) -> list[Figure]:
+    """Seconds per run in each phase other than the loop, paired against the baseline arm."""
+    pairs = rounds.pairs(arm.baseline(), arm)
+    if not pairs:
+        return []
+    out = []
+    for phase in (*FIXED_PHASES, "total"):
+        def seconds(r: TrainResult) -> float:
+            return sum(r.phases[q] for q in FIXED_PHASES) if phase == "total" else r.phases[phase]
+        est = paired_difference([seconds(b) for b, _ in pairs], [seconds(t) for _, t in pairs])
+        out.append(figure(ctx, arm, "fixed_cost", est, "s", subject=phase, label=f"{arm.name}: per-run {phase} cost"))
+    return out
+
+
+def job_overhead(ctx, rounds: Rounds, arm: Arm, steps: int) -> Figure | None:
+    pairs = rounds.pairs(arm.baseline(), arm)
+    if not pairs:
+        return None
+    est = paired_ratio_pct([b.job_s for b, _ in pairs], [t.job_s for _, t in pairs])
+    job = f"{ctx.profile.epochs * arm.epochs_factor} epochs at {ctx.profile.image_size} px, {steps} steps"
+    return figure(ctx, arm, "job_overhead", est, "%", subject=arm.name, scale=float(steps),
+                  label=f"{arm.name}: whole-job overhead, measured job ({job})")
+
+
+@dataclass(frozen=True)
+class Model:
+    """overhead(S) = (fixed + per_step x S) / (base_fixed + step_s x S), seconds."""
+    fixed_s: Estimate
+    per_step_s: Estimate
+
+    def pct(self, steps: float, step_s: float, base_fixed_s: float = 0.0) -> tuple[float, float, float]:
+        """Point, low, high: the interval combines the two intervals' ends (conservative)."""
+        def at(fixed: float, per_step: float) -> float:
+            return (fixed + per_step * steps) / (base_fixed_s + step_s * steps) * 100
+        return (at(self.fixed_s.value, self.per_step_s.value), at(self.fixed_s.low, self.per_step_s.low),
+                at(self.fixed_s.high, self.per_step_s.high))
+
+
+def model_for(rounds: Rounds, arm: Arm) -> Model | None:
+    pairs = rounds.pairs(NONE, arm)
+    if not pairs:
+        return None
+    fixed = paired_difference([sum(b.phases[q] for q in FIXED_PHASES) for b, _ in pairs],
+                              [sum(t.phases[q] for q in FIXED_PHASES) for _, t in pairs])
+    per_step = paired_difference([b.phases["loop"] for b, _ in pairs], [t.phases["loop"] for _, t in pairs],
+                                 [t.steps for _, t in pairs])
+    return Model(fixed, per_step)
+
+
+FORMULA = "overhead % = (F + d x S) / (t x S) x 100, F fixed per-run seconds, d extra seconds per step, " \
+          "t the untracked step time, S optimizer steps"
+
+
+def projections(ctx, rounds: Rounds, probe_s: list[float], train_images: int) -> list[Figure]:
+    """The model applied to the seed's job: S = epochs x ceil(train images / batch)."""
+    p = ctx.profile
+    steps = p.seed_epochs * math.ceil(train_images / p.batch_size)
+    step_s = float(np.median(probe_s))
+    out = []
+    for arm in METRIC_ARMS[1:]:
+        model = model_for(rounds, arm)
+        if model is None:
+            continue
+        value, low, high = model.pct(steps, step_s)
+        out.append(Figure(SCENARIO, "job_overhead_projected", value, "%", model.per_step_s.n, tracker=arm.tracker,
+                          style=arm.style, family=arm.family, subject=arm.name, scale=float(steps), low=low, high=high,
+                          mode=ctx.mode.label(arm.tracker),
+                          label=f"{arm.name}: projected overhead of the seed's job ({p.seed_epochs} epochs at "
+                                f"{p.seed_image_size} px, {steps} steps)",
+                          detail={"formula": FORMULA, "step_s": step_s, "step_s_origin":
+                                  f"probe: {len(probe_s)} untracked steps at {p.probe_image_size} px on "
+                                  f"{ctx.mode.device.upper()}, this run",
+                                  "fixed_s": model.fixed_s.value, "per_step_s": model.per_step_s.value,
+                                  "note": "training steps only: validation and test evaluation are not in t x S, "
+                                          "so this is an upper bound"}))
+    return out
+
+
+def model_checks(ctx, rounds: Rounds) -> list[Figure]:
+    """Predict the longer job's overhead from the 1x model; say whether it fell in the measured interval."""
+    p = ctx.profile
+    out = []
+    base_long = Arm(epochs_factor=p.long_factor)
+    for tracker in ("mlflow", "wandb"):
+        arm, long_arm = Arm(tracker, "tuned"), Arm(tracker, "tuned", epochs_factor=p.long_factor)
+        model, measured = model_for(rounds, arm), rounds.pairs(base_long, long_arm)
+        if model is None or not measured:
+            continue
+        steps = measured[0][1].steps
+        none_loop = float(np.mean([b.phases["loop"] for b, _ in measured]))
+        none_fixed = float(np.mean([sum(b.phases[q] for q in FIXED_PHASES) for b, _ in measured]))
+        predicted, _, _ = model.pct(steps, none_loop / steps, none_fixed)
+        est = paired_ratio_pct([b.job_s for b, _ in measured], [t.job_s for _, t in measured])
+        out.append(Figure(SCENARIO, "model_check", predicted, "%", est.n, tracker=tracker, style="tuned",
+                          subject=long_arm.name, scale=float(steps), low=est.low, high=est.high,
+                          mode=ctx.mode.label(tracker), indicative=est.n < 10,
+                          label=f"{long_arm.name}: overhead predicted from the {p.epochs}-epoch model vs measured",
+                          detail={"measured": est.value, "within": bool(est.low <= predicted <= est.high)}))
+    return out
+
+
+def style_differences(ctx, rounds: Rounds) -> list[Figure]:
+    """Per-step difference between two styles of one tracker, paired by round (tuned - naive, deferred - tuned)."""
+    out = []
+    for tracker in ("mlflow", "wandb"):
+        for a, b in (("naive", "tuned"), ("tuned", "deferred")):
+            if b not in TRACKED_STYLES:
+                continue
+            pairs = rounds.pairs(Arm(tracker, a), Arm(tracker, b))
+            if not pairs:
+                continue
+            est = paired_difference([x.phases["loop"] for x, _ in pairs], [y.phases["loop"] for _, y in pairs],
+                                    [y.steps / 1e6 for _, y in pairs])
+            out.append(Figure(SCENARIO, "style_difference", est.value, "µs/step", est.n, tracker=tracker, style=b,
+                              subject=f"{b}-{a}", low=est.low, high=est.high, p=est.p,
+                              mode=ctx.mode.label(tracker), label=f"{tracker}: {b} minus {a}, per step"))
+    return out
+
+
+def plain_figures(ctx, rounds: Rounds, arms: list[Arm]) -> list[Figure]:
+    """Per arm: each phase's mean seconds, images/s and the test accuracy of the job that was timed."""
+    out = []
+    for arm in arms:
+        rows = [row[arm.name] for row in rounds.rows.values() if arm.name in row]
+        if not rows:
+            continue
+        for phase in PHASES:
+            est = mean_interval([r.phases[phase] for r in rows])
+            out.append(figure(ctx, arm, "phase_time", Estimate(est.value, est.low, est.high, None, est.n), "s",
+                              subject=phase, label=f"{arm.name}: {phase} phase"))
+        out.append(Figure(SCENARIO, "images_per_s", float(np.mean([r.images_per_s for r in rows])), "images/s",
+                          len(rows), tracker=arm.tracker, style=arm.style, family=arm.family,
+                          system_metrics=arm.system_metrics, subject=arm.name,
+                          mode=ctx.mode.label(arm.tracker)))
+        out.append(Figure(SCENARIO, "test_accuracy", float(np.mean([r.test_accuracy for r in rows])), "",
+                          len(rows), tracker=arm.tracker, style=arm.style, family=arm.family,
+                          system_metrics=arm.system_metrics, subject=arm.name,
+                          mode=ctx.mode.label(arm.tracker), label=f"{arm.name}: test accuracy of the timed job",
+                          detail={"values": sorted({round(r.test_accuracy, 4) for r in rows})}))
+    return out
+
+
+def run(ctx) -> ScenarioResult:
+    p = ctx.profile
+    probe = step_probe(ctx)
+    rounds, orders = run_rounds(ctx)
+    extras = [a for a in extra_arms(p)]
+    tracked = list(METRIC_ARMS[1:])
+    figures = per_step_figures(ctx, rounds, tracked)
+    figures += per_step_figures(ctx, rounds, [a for a in extras if a.epochs_factor == 1])
+    steps = next((row[NONE.name].steps for row in rounds.rows.values() if NONE.name in row), 0)
+    for arm in tracked + [a for a in extras if a.epochs_factor == 1]:
+        figures += fixed_cost_figures(ctx, rounds, arm)
+        fig = job_overhead(ctx, rounds, arm, steps)
+        figures += [fig] if fig else []
+    train_images = next((r.train_images for row in rounds.rows.values() for r in row.values()), 0)
+    figures += projections(ctx, rounds, probe, train_images) if train_images else []
+    figures += model_checks(ctx, rounds) + style_differences(ctx, rounds)
+    figures += plain_figures(ctx, rounds, [NONE, *tracked, *extras])
+    notes = [f"Job: {p.epochs} epoch(s) at {p.image_size}x{p.image_size}, batch {p.batch_size}, on {ctx.data}; "
+             f"{steps} optimizer steps. {p.macro_warmup} warm-up round(s) discarded; {p.macro_rounds} measured paired "
+             f"rounds of {', '.join(a.name for a in METRIC_ARMS)}; the full family, system-metrics arms and the "
+             f"{p.long_factor}x job in the first {p.extra_rounds} rounds"
+             + (" (indicative: fewer than 10 rounds)." if p.indicative_extras else "."),
+             "Per-step overhead = (tracked loop - untracked loop) / steps, paired by round; the loop includes "
+             "validation, checkpoint saves and the per-epoch logging, amortised over the steps. Intervals: paired "
+             "t, 95%; p-values Holm-corrected across the arms of one family. Client and servers on one "
+             f"{ctx.mode.device.upper()} machine.",
+             "Metrics-only arms log the same values and no files; full arms log the same files, a test-predictions "
+             "table (MLflow log_table, W&B Table), an image grid (log_image, wandb.Image), confusion matrix and "
+             "ROC (log_figure, wandb.plot) and the model. MLflow tuned = async logging with "
+             "MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS=1, flushed once at the end; W&B tuned = one log per step.",
+             f"Projection: {FORMULA}; t from {len(probe)} untracked steps at {p.probe_image_size} px measured in "
+             "this run (median)."]
+    for arm in [NONE, *tracked]:
+        notes += stability_warnings([row[arm.name].phases["loop"] for row in rounds.rows.values() if arm.name in row],
+                                    f"{arm.name} loop time")
+    data = {"order_seed": ORDER_SEED, "orders": orders, "probe_step_s": probe,
+            "rounds": {str(r): {name: res.__dict__ for name, res in row.items()} for r, row in rounds.rows.items()}}
+    return ScenarioResult(figures=figures, notes=notes, data=data, failed_trials=rounds.failed)

@@ -1,40 +1,74 @@
-"""Logging overhead, micro: per-call latency of each SDK's logging styles, and
-the time to flush and finish, each style in a fresh process."""
+"""Logging overhead, micro: the training loop's per-step logging call alone,
+through the project's adapter (journal, then the SDK), for each tracker and
+style, each in a fresh process. Two answers per style, labelled apart:
+
+- the call's cost on the caller's (training) thread, p50/p95/p99 per call;
+- the end-to-end cost per value: from the first measured call until every value
+  is delivered (the flush and close included), divided by the values.
+
+Warm-up calls are made first and discarded; n counts calls."""
 from __future__ import annotations
 
-from benchmarks.results import figure, scenario
+from benchmarks.context import TrialError
+from benchmarks.records import Figure, MicroSpec, ScenarioResult
 from benchmarks.stats import summarize
+from trainer.config import LOG_STYLES
 
-STYLES = (("mlflow", "log_metric", "one synchronous log_metric per value"),
-          ("mlflow", "log_metrics", "synchronous log_metrics of a batch"),
-          ("mlflow", "async", "log_metrics(synchronous=False), batched by a background thread"),
-          ("wandb", "per_value", "run.log({k: v}, commit=True) per value"),
-          ("wandb", "per_step", "one run.log of a batch per step"))
+SCENARIO = "micro"
+STYLES = tuple(s for s in ("naive", "tuned", "deferred") if s in LOG_STYLES)
+DESCRIPTIONS = {
+    ("mlflow", "naive"): "one synchronous log_metric per value",
+    ("mlflow", "tuned"): "log_metrics(synchronous=False), buffered 1 s, flushed at the end",
+    ("mlflow", "deferred"): "the training thread enqueues; a background thread journals and sends batches",
+    ("wandb", "naive"): "one committed run.log per value",
+    ("wandb", "tuned"): "one run.log per step",
+    ("wandb", "deferred"): "the training thread enqueues; a background thread journals and calls run.log",
+}
 PLOT_SAMPLES = 2000
 
 
+def planned_trials(p) -> int:
+    return 2 * len(STYLES)
+
+
 def weight(p) -> float:
-    return len(STYLES) * (3 + p.micro_calls / 400)
+    return 2 * len(STYLES) * (3 + (p.micro_calls + p.micro_warmup) / 400)
 
 
-def run(ctx) -> dict:
+def run(ctx) -> ScenarioResult:
     p = ctx.profile
-    figures, data = {}, {}
-    for tracker, style, description in STYLES:
-        r = ctx.trial("micro", {"tracker": tracker, "style": style, "calls": p.micro_calls, "batch": p.micro_batch,
-                                "experiment": ctx.experiment, "out_dir": str(ctx.out / "micro")},
-                      f"{tracker} {style}", weight=3 + p.micro_calls / 400)
-        ms = [x * 1000 for x in r["latencies_s"]]
-        s = summarize(ms)
-        key = f"{tracker}_{style}"
-        figures[f"{key}_call_ms"] = figure(s["p50"], "ms", s["n"], p50=s["p50"], p95=s["p95"], p99=s["p99"],
-                                           mean=s["mean"], values_per_call=r["values_per_call"])
-        figures[f"{key}_per_value_us"] = figure(s["mean"] * 1000 / r["values_per_call"], "µs", s["n"] * r["values_per_call"])
-        figures[f"{key}_finish_s"] = figure(r["finish_s"], "s", 1)
-        stride = max(1, len(ms) // PLOT_SAMPLES)
-        data[key] = {"description": description, "latencies_ms": [round(x, 4) for x in ms[::stride]]}
-    notes = [f"{p.micro_calls} calls per style after process start; batches hold {p.micro_batch} values.",
-             "Async and W&B calls return before the data is stored: their cost is paid at flush/finish, reported separately."]
+    figures, data, failed = [], {}, []
+    for tracker in ("mlflow", "wandb"):
+        for style in STYLES:
+            label = f"{tracker} {style}"
+            spec = MicroSpec(tracker=tracker, style=style, calls=p.micro_calls, warmup=p.micro_warmup,
+                             values=p.micro_values, experiment=ctx.experiment, out_dir=str(ctx.out / "micro"))
+            try:
+                r = ctx.trial(spec, label, weight=3 + (p.micro_calls + p.micro_warmup) / 400)
+            except TrialError as e:
+                failed.append(f"{label}: {str(e).splitlines()[0]}")
+                continue
+            us = [x * 1e6 for x in r.caller_s]
+            s = summarize(us)
+            mode = ctx.mode.label(tracker)
+            figures.append(Figure(SCENARIO, "caller_cost", s["p50"], "µs/call", s["n"], tracker=tracker, style=style,
+                                  label=f"{tracker} {style}: cost of one logging call on the training thread (p50)",
+                                  mode=mode, detail={"p95": s["p95"], "p99": s["p99"], "mean": s["mean"],
+                                                     "values_per_call": r.values_per_call}))
+            values = len(r.caller_s) * r.values_per_call
+            figures.append(Figure(SCENARIO, "end_to_end_cost", r.end_to_end_s / values * 1e6, "µs/value", values,
+                                  tracker=tracker, style=style, mode=mode,
+                                  label=f"{tracker} {style}: end to end per value, flush and close included",
+                                  detail={"end_to_end_s": r.end_to_end_s}))
+            stride = max(1, len(us) // PLOT_SAMPLES)
+            data[f"{tracker}-{style}"] = {"description": DESCRIPTIONS[(tracker, style)],
+                                          "caller_us": [round(x, 2) for x in us[::stride]]}
+    notes = [f"{p.micro_calls} measured calls per style after {p.micro_warmup} discarded warm-up calls; "
+             f"{p.micro_values} value(s) per call, as the training loop logs train/loss once per step. Each call goes "
+             "through the trainer's own path (journal line, then the SDK), so it is what a training step pays.",
+             "End to end runs from the first measured call until the run is closed with every value delivered; "
+             "client and servers on one machine."]
     if ctx.wandb_mode == "offline":
-        notes.append("W&B is offline here: its calls hand records to the local wandb-core service, which writes a file.")
-    return scenario(figures, data=data, notes=notes)
+        notes.append("W&B is offline here (client only): its calls hand records to the local wandb-core service, "
+                     "which writes a file; no server is involved.")
+    return ScenarioResult(figures=figures, notes=notes, data=data, failed_trials=failed)

@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from benchmarks.results import figure, scenario
+from benchmarks.records import Figure, ScenarioResult
 from benchmarks.stats import summarize
+
+SCENARIO = "query"
 
 OPS = ("list_runs", "search_runs", "metric_history", "ui_page", "ui_runs_search")
 
@@ -46,7 +48,7 @@ def timed(fn, repeats: int) -> list[float]:
     return out
 
 
-def run(ctx) -> dict:
+def run(ctx) -> ScenarioResult:
     from mlflow import MlflowClient
     p = ctx.profile
     uri = ctx.client_env["MLFLOW_TRACKING_URI"]
@@ -65,7 +67,7 @@ def run(ctx) -> dict:
             "experiment_ids": [exp_id], "max_results": 100, "order_by": ["attributes.start_time DESC"],
             "run_view_type": "ACTIVE_ONLY"}).raise_for_status(),
     }
-    figures, series = {}, {op: [] for op in OPS}
+    figures, series = [], {op: [] for op in OPS}
     run_ids: list[str] = []
     try:
         for count in p.query_run_counts:
@@ -76,7 +78,10 @@ def run(ctx) -> dict:
             for op in OPS:
                 ctx.step(f"{count} runs: {op}")
                 s = summarize(timed(ops[op], p.query_repeats))
-                figures[f"{op}_{count}_runs_ms"] = figure(s["p50"], "ms", s["n"], p95=s["p95"], mean=s["mean"])
+                figures.append(Figure(SCENARIO, "latency", s["p50"], "ms", s["n"], tracker="mlflow", subject=op,
+                                      scale=float(count), mode=ctx.mode.label("mlflow"),
+                                      label=f"MLflow {op.replace('_', ' ')} with {count} runs stored (p50)",
+                                      detail={"p95": s["p95"], "mean": s["mean"]}))
                 series[op].append({"runs": count, "p50": s["p50"], "p95": s["p95"]})
                 ctx.advance(p.query_repeats / 20)
     finally:
@@ -88,4 +93,4 @@ def run(ctx) -> dict:
              f"3 params each); every operation is timed {p.query_repeats} times after one warm-up call.",
              "ui_page is the UI's HTML; ui_runs_search is the REST call the experiment page makes to list runs. "
              "The experiment is deleted afterwards (MLflow keeps it in its trash until `mlflow gc`)."]
-    return scenario(figures, data={"series": series}, notes=notes, not_measured=not_measured)
+    return ScenarioResult(figures, data={"series": series}, notes=notes, not_measured=not_measured)

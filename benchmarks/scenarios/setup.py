@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import time
 
-from benchmarks.results import figure, scenario
+from benchmarks.records import Figure, FirstRunSpec, ScenarioResult
 from benchmarks.stats import summarize
 from infra.native import NativeStack, scratch_stack
 
 TRACKERS = ("mlflow", "wandb")
+
+
+SCENARIO = "setup"
+START_QUANTITY = {"cold": "cold_start", "warm": "warm_start"}  # after clean / after down
+
+
+def planned_trials(p) -> int:
+    return p.first_run_repeats * len(TRACKERS)
 
 
 def weight(p) -> float:
@@ -22,7 +30,7 @@ def _timed_up(stack: NativeStack) -> dict[str, float]:
     return {**per_service, "total": time.perf_counter() - t0}
 
 
-def stack_starts(ctx) -> tuple[dict, dict]:
+def stack_starts(ctx) -> tuple[list[Figure], dict]:
     stack = scratch_stack(ctx.out / "setup-stack")
     samples: dict[str, dict[str, list[float]]] = {"cold": {}, "warm": {}}
     try:
@@ -35,24 +43,29 @@ def stack_starts(ctx) -> tuple[dict, dict]:
                 ctx.advance(1)
     finally:
         stack.clean()
-    figures = {}
+    figures = []
     for kind, per in samples.items():
         for service, values in per.items():
             s = summarize(values)
-            figures[f"stack_{kind}_{service}_s"] = figure(s["mean"], "s", s["n"], stdev=s["stdev"], min=s["min"], max=s["max"])
+            figures.append(Figure(SCENARIO, START_QUANTITY[kind], s["mean"], "s", s["n"], subject=service,
+                                  mode=ctx.mode.label(), label=f"{service}: {kind} start to healthy",
+                                  detail={"stdev": s["stdev"], "min": s["min"], "max": s["max"]}))
     return figures, samples
 
 
-def first_runs(ctx) -> tuple[dict, dict]:
-    figures, raw = {}, {}
+def first_runs(ctx) -> tuple[list[Figure], dict]:
+    figures, raw = [], {}
     for tracker in TRACKERS:
-        rows = [ctx.trial("first_run", {"tracker": tracker, "experiment": ctx.experiment, "out_dir": str(ctx.out / "first-run")},
-                          f"{tracker} first run {i + 1}/{ctx.profile.first_run_repeats}")
+        spec = FirstRunSpec(tracker=tracker, experiment=ctx.experiment, out_dir=str(ctx.out / "first-run"))
+        rows = [ctx.trial(spec, f"{tracker} first run {i + 1}/{ctx.profile.first_run_repeats}")
                 for i in range(ctx.profile.first_run_repeats)]
-        raw[tracker] = rows
+        raw[tracker] = [r.__dict__ for r in rows]
         for part in ("import_s", "init_s", "first_metric_s", "finish_s", "total_s"):
-            s = summarize([row[part] for row in rows])
-            figures[f"first_run_{tracker}_{part}"] = figure(s["mean"], "s", s["n"], stdev=s["stdev"])
+            s = summarize([getattr(row, part) for row in rows])
+            figures.append(Figure(SCENARIO, "first_run", s["mean"], "s", s["n"], tracker=tracker,
+                                  subject=part[:-2], mode=ctx.mode.label(tracker),
+                                  label=f"{tracker} SDK first run: {part[:-2].replace('_', ' ')}",
+                                  detail={"stdev": s["stdev"]}))
     return figures, raw
 
 
@@ -68,5 +81,5 @@ def run(ctx) -> dict:
     not_measured = {}
     if ctx.stack_mode == "native":
         not_measured["stack_wandb_server"] = "no W&B server runs without Docker (wandb/local is a container image)"
-    return scenario({**stack_figures, **sdk_figures}, data={"stack": stack_raw, "first_run": sdk_raw},
-                    notes=notes, not_measured=not_measured)
+    return ScenarioResult(stack_figures + sdk_figures, data={"stack": stack_raw, "first_run": sdk_raw},
+                          notes=notes, not_measured=not_measured)

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import psycopg2
 
-from benchmarks.results import figure, scenario
-from benchmarks.scenarios.macro import train_args, trial_weight
+from benchmarks.records import Arm, Figure, MicroSpec, ScenarioResult
+from benchmarks.scenarios.macro import estimate_s, train_spec
+
+SCENARIO = "storage"
+MLFLOW_ARM, WANDB_ARM = Arm("mlflow", "tuned", "full"), Arm("wandb", "tuned", "full")
 
 RELATIONS = """
 SELECT c.relname, pg_total_relation_size(c.oid)
@@ -17,8 +20,12 @@ WHERE n.nspname = 'public' AND c.relkind = 'r'
 """
 
 
+def planned_trials(p) -> int:
+    return 3
+
+
 def weight(p) -> float:
-    return 2 * trial_weight(p) + 4 + p.storage_values / 5000
+    return estimate_s(p, MLFLOW_ARM) + estimate_s(p, WANDB_ARM) + 4 + p.storage_values / 5000
 
 
 def pg_sizes(s) -> dict[str, int]:
@@ -68,37 +75,45 @@ def mlflow_values(ctx, n: int) -> tuple[int, dict]:
     return sum(d.values()), d
 
 
-def run(ctx) -> dict:
+def run(ctx) -> ScenarioResult:
     p, s = ctx.profile, ctx.settings
-    figures, data, notes = {}, {}, []
+    figures, data, notes = [], {}, []
+
+    def fig(quantity: str, value: float, unit: str, n: int, tracker: str, label: str, **detail) -> None:
+        figures.append(Figure(SCENARIO, quantity, value, unit, n, tracker=tracker, mode=ctx.mode.label(tracker),
+                              label=label, detail=detail))
     # one tracked training run per tracker
     pg0, (b0, n0) = pg_sizes(s), bucket_bytes(s)
-    r = ctx.trial("train", train_args(ctx, "mlflow", "tuned", "storage-mlflow"), "mlflow run", weight=trial_weight(p))
+    r = ctx.trial(train_spec(ctx, MLFLOW_ARM, "storage-mlflow"), "mlflow run", weight=estimate_s(p, MLFLOW_ARM))
     pg1, (b1, n1) = pg_sizes(s), bucket_bytes(s)
     pg_delta = delta(pg0, pg1)
-    figures["mlflow_run_postgres_bytes"] = figure(sum(pg_delta.values()), "bytes", 1, values_logged=r["values_logged"])
-    figures["mlflow_run_bucket_bytes"] = figure(b1 - b0, "bytes", 1, objects=n1 - n0)
-    r = ctx.trial("train", train_args(ctx, "wandb", "tuned", "storage-wandb"), "wandb run", weight=trial_weight(p))
-    run_folder = next(Path(r["run_dir"]).glob("wandb/*run-*"))
+    fig("run_metadata_bytes", sum(pg_delta.values()), "bytes", 1, "mlflow", "MLflow: PostgreSQL growth for one run",
+        values_logged=r.values_logged)
+    fig("run_artifact_bytes", b1 - b0, "bytes", 1, "mlflow", "MLflow: bucket growth for one run", objects=n1 - n0)
+    r = ctx.trial(train_spec(ctx, WANDB_ARM, "storage-wandb"), "wandb run", weight=estimate_s(p, WANDB_ARM))
+    run_folder = next(Path(r.run_dir).glob("wandb/*run-*"))
     wandb_file = next(run_folder.glob("*.wandb"))
-    figures["wandb_run_folder_bytes"] = figure(folder_bytes(run_folder), "bytes", 1, values_logged=r["values_logged"])
-    figures["wandb_run_file_bytes"] = figure(wandb_file.stat().st_size, "bytes", 1)
+    fig("run_folder_bytes", folder_bytes(run_folder), "bytes", 1, "wandb", "W&B: offline run folder",
+        values_logged=r.values_logged)
+    fig("run_metadata_bytes", wandb_file.stat().st_size, "bytes", 1, "wandb", "W&B: the run's .wandb file")
     data["mlflow_run_relations"] = pg_delta
     # bytes per logged value, from many values so page granularity (8 KiB) does not dominate
     ctx.step(f"mlflow {p.storage_values} values")
     total, rel = mlflow_values(ctx, p.storage_values)
-    figures["mlflow_bytes_per_value"] = figure(total / p.storage_values, "bytes/value", p.storage_values)
+    fig("bytes_per_value", total / p.storage_values, "bytes/value", p.storage_values, "mlflow",
+        "MLflow: PostgreSQL bytes per logged value")
     data["mlflow_values_relations"] = rel
     ctx.advance(2 + p.storage_values / 10000)
-    r = ctx.trial("micro", {"tracker": "wandb", "style": "per_step", "calls": p.storage_values // 10, "batch": 10,
-                            "experiment": ctx.experiment, "out_dir": str(ctx.out / "storage")},
-                  f"wandb {p.storage_values} values", weight=2 + p.storage_values / 10000)
+    spec = MicroSpec(tracker="wandb", style="tuned", calls=p.storage_values, warmup=0, values=1,
+                     experiment=ctx.experiment, out_dir=str(ctx.out / "storage"))
+    ctx.trial(spec, f"wandb {p.storage_values} values", weight=2 + p.storage_values / 10000)
     files = sorted((ctx.out / "storage").rglob("*.wandb"), key=lambda f: f.stat().st_mtime)
-    figures["wandb_bytes_per_value"] = figure(files[-1].stat().st_size / p.storage_values, "bytes/value", p.storage_values)
+    fig("bytes_per_value", files[-1].stat().st_size / p.storage_values, "bytes/value", p.storage_values, "wandb",
+        "W&B: .wandb file bytes per logged value (offline client file)")
     notes += ["MLflow bytes are PostgreSQL relation sizes (tables, indexes, TOAST) after minus before; "
               "artifacts are the bucket's object bytes. Per-value figures come from one run logging "
-              f"{p.storage_values} values of one metric (MLflow: log_batch; W&B: log of 10 values per step).",
+              f"{p.storage_values} values of one metric (MLflow: log_batch; W&B: one log per value).",
               "W&B bytes are the offline run folder and its .wandb file; a W&B server stores them in its own "
               "database and bucket, which are not measured here." if ctx.wandb_mode == "offline" else
               "W&B online: the local run folder is measured; the server's volume is not reachable from here."]
-    return scenario(figures, data=data, notes=notes)
+    return ScenarioResult(figures, data=data, notes=notes)

@@ -11,12 +11,14 @@ import torch
 
 from trainer.config import TrainConfig
 from trainer.errors import UserError
-from trainer.trackers.base import RunInfo, Tracker
+from trainer.trackers.base import Evaluation, RunInfo, Tracker
 from trainer.trackers.location import check_mlflow_reachable, mlflow_tracking_uri
 
 REGISTERED_MODEL = "xray-cnn"
 CHAMPION = "champion"
-ARTIFACT_FOLDERS = {"checkpoint": "checkpoints", "plot": "plots", "metrics": "metrics"}
+ARTIFACT_FOLDERS = {"plot": "plots", "metrics": "metrics"}
+ASYNC_BUFFERING_S = 1  # MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS for the tuned style (see MlflowTracker)
+GRID = 16  # test images in the logged sample grid (as many as W&B's)
 
 
 def params_of(cfg: TrainConfig, info: RunInfo) -> dict[str, object]:
@@ -31,6 +33,12 @@ class MlflowTracker(Tracker):
     name = "mlflow"
 
     def __init__(self, log_style: str = "tuned", registered_model: str = REGISTERED_MODEL) -> None:
+        if log_style == "tuned":
+            # MLflow's docs: with buffering, the async queue merges what was logged in the last
+            # BUFFERING_SECONDS into one log_batch request (up to 1,000 values); without it, it
+            # sends one request per call and its flush waits for each (measured: 200 calls took
+            # 1.38 s to flush unbuffered, 0.03 s buffered at 1 s). 1 s delays no value by more.
+            os.environ.setdefault("MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS", str(ASYNC_BUFFERING_S))
         import mlflow
         self.mlflow, self.log_style, self.registered_model = mlflow, log_style, registered_model
         self.uri = mlflow_tracking_uri()
@@ -70,7 +78,26 @@ class MlflowTracker(Tracker):
             self.queued.append(self.mlflow.log_metrics(dict(metrics), step=step, synchronous=False))
 
     def log_artifact(self, path: Path, kind: str) -> None:
+        if kind == "checkpoint":  # the logged model carries the weights: uploading both would send them twice
+            return
         self.mlflow.log_artifact(str(path), artifact_path=ARTIFACT_FOLDERS.get(kind, kind))
+
+    def log_evaluation(self, ev: Evaluation) -> None:
+        """The same rich media as W&B: a test-predictions table, a grid of sample images,
+        the confusion matrix and ROC as figures."""
+        from torchvision.utils import make_grid
+        from trainer import evaluation
+        preds, names = ev.probs.argmax(1), list(ev.classes)
+        table = {"file": [p.name for p in ev.paths], "true": [names[i] for i in ev.y_true],
+                 "predicted": [names[i] for i in preds],
+                 **{f"p_{c}": ev.probs[:, i].astype(float).tolist() for i, c in enumerate(names)}}
+        self.mlflow.log_table(table, artifact_file="evaluation/test_predictions.json")
+        grid = make_grid(ev.images[:GRID], nrow=4).permute(1, 2, 0).numpy()  # (H, W, 3) uint8
+        self.mlflow.log_image(grid, artifact_file="evaluation/test_samples.png")
+        for name, fig in (("confusion_matrix", evaluation.confusion_figure(ev.metrics)),
+                          ("roc", evaluation.roc_figure(ev.y_true, ev.probs, names))):
+            self.mlflow.log_figure(fig, f"evaluation/{name}.png")
+            evaluation.plt.close(fig)
 
     def log_model(self, model: torch.nn.Module, example: torch.Tensor, checkpoint: Path, val_macro_f1: float) -> None:
         from mlflow.models import infer_signature
@@ -109,8 +136,8 @@ class MlflowTracker(Tracker):
         client = self.mlflow.MlflowClient()
         return {(key, m.step) for key in keys for m in client.get_metric_history(self.run_id, key)}
 
-    def file_id(self, path: Path, kind: str) -> str:
-        return f"{ARTIFACT_FOLDERS.get(kind, kind)}/{path.name}"
+    def file_id(self, path: Path, kind: str) -> str | None:
+        return None if kind == "checkpoint" else f"{ARTIFACT_FOLDERS.get(kind, kind)}/{path.name}"
 
     def stored_files(self) -> set[str]:
         client = self.mlflow.MlflowClient()

@@ -90,6 +90,7 @@ class Recorded(Tracker):
         self.journal = journal.Journal(self.run_dir)
         self.logged = set(logged or ())
         self.failed, self.down, self.paused_until = 0, False, 0.0
+        self.values_logged = 0  # metric values handed over (the benchmark's per-value figures)
 
     def start(self, cfg: TrainConfig, info: RunInfo) -> None:
         self.inner.start(cfg, info)
@@ -110,6 +111,7 @@ class Recorded(Tracker):
         new = {k: v for k, v in metrics.items() if (k, index) not in self.logged}
         if new:
             self.logged.update((k, index) for k in new)
+            self.values_logged += len(new)
             self.journal.metrics(axis, index, new)
             self._deliver(send, new, index)
 

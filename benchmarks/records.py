@@ -1,0 +1,277 @@
+"""The benchmark's typed records.
+
+A worker process receives one `TrialSpec` (as JSON on its command line) and
+prints one `TrialResult`; scenarios turn results into `Figure`s, and plots and
+the report select figures by their fields, never by parsing names.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Iterable
+
+from trainer.config import LOG_STYLES
+
+TRACKERS = ("none", "mlflow", "wandb")
+FAMILIES = ("metrics", "full")  # metrics only (no files, no model) | the same files, table, images, plots and model
+PHASES = ("start", "loop", "report", "finish")
+
+
+@dataclass(frozen=True)
+class Mode:
+    """The configuration a figure was measured in."""
+    stack: str = "native"    # native | compose
+    wandb: str = "offline"   # offline | online
+    device: str = "cpu"      # cpu | gpu
+
+    def label(self, tracker: str | None = None) -> str:
+        """'native stack, CPU' for MLflow; W&B figures say when no server was involved."""
+        device = self.device.upper()
+        if tracker == "wandb":
+            where = "offline, client only" if self.wandb == "offline" else f"{self.stack} W&B server"
+            return f"W&B {where}, {device}"
+        return f"{self.stack} stack, {device}"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One way of running the training job: which tracker, how it logs, how much it logs."""
+    tracker: str = "none"
+    style: str = "tuned"            # one of trainer.config.LOG_STYLES; ignored for `none`
+    family: str = "metrics"         # see FAMILIES
+    system_metrics: bool = False
+    epochs_factor: int = 1          # 4: the longer job that checks the per-step model
+
+    def __post_init__(self) -> None:
+        assert self.tracker in TRACKERS and self.style in LOG_STYLES and self.family in FAMILIES, self
+
+    @property
+    def name(self) -> str:
+        base = "none" if self.tracker == "none" else f"{self.tracker}-{self.style}"
+        if self.family != "metrics":
+            base += f"-{self.family}"
+        if self.system_metrics:
+            base += "+sysmetrics"
+        if self.epochs_factor != 1:
+            base += f"-x{self.epochs_factor}"
+        return base
+
+    def baseline(self) -> "Arm":
+        """The arm this one is paired with: `none` for the same job length; the metrics-only
+        arm for a system-metrics arm (on vs off)."""
+        if self.system_metrics:
+            return dataclasses.replace(self, system_metrics=False)
+        return Arm(epochs_factor=self.epochs_factor)
+
+
+# ---------------------------------------------------------------- what a worker is asked
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """Base of every task's spec; `task` names the worker function."""
+    task: ClassVar[str] = ""
+
+    def to_json(self) -> str:
+        return json.dumps({"task": self.task, "spec": asdict(self)})
+
+
+@dataclass(frozen=True)
+class TrainSpec(TrialSpec):
+    task: ClassVar[str] = "train"
+    arm: Arm
+    data: str
+    image_size: int
+    epochs: int
+    batch_size: int
+    out_dir: str
+    experiment: str
+    run_name: str
+    cache_dir: str
+    count_calls: bool = False
+
+
+@dataclass(frozen=True)
+class StepProbeSpec(TrialSpec):
+    """Untracked optimizer steps at a given image size: the step time a projection needs."""
+    task: ClassVar[str] = "step_probe"
+    data: str
+    image_size: int
+    batch_size: int
+    steps: int
+    warmup: int
+    cache_dir: str
+
+
+@dataclass(frozen=True)
+class MicroSpec(TrialSpec):
+    task: ClassVar[str] = "micro"
+    tracker: str
+    style: str
+    calls: int          # measured logging calls (one per training step)
+    warmup: int         # calls made first and discarded
+    values: int         # values per call (per step)
+    experiment: str
+    out_dir: str
+
+
+@dataclass(frozen=True)
+class FirstRunSpec(TrialSpec):
+    task: ClassVar[str] = "first_run"
+    tracker: str
+    experiment: str
+    out_dir: str
+
+
+SPECS: dict[str, type[TrialSpec]] = {c.task: c for c in (TrainSpec, StepProbeSpec, MicroSpec, FirstRunSpec)}
+
+
+def spec_from_json(text: str) -> TrialSpec:
+    raw = json.loads(text)
+    cls = SPECS[raw["task"]]
+    values = dict(raw["spec"])
+    if "arm" in values:
+        values["arm"] = Arm(**values["arm"])
+    return cls(**values)
+
+
+# ---------------------------------------------------------------- what a worker answers
+
+@dataclass
+class TrainResult:
+    """One training trial, timed by phase inside the worker (imports done before the clock)."""
+    phases: dict[str, float]        # seconds per PHASES entry
+    steps: int                      # optimizer steps in the loop
+    epochs: int
+    values_logged: int              # every metric value handed to the tracker
+    failed_deliveries: int          # sends that raised (a trial with any is not a sample)
+    test_accuracy: float
+    images_per_s: float
+    train_images: int
+    run_dir: str
+    run_id: str | None = None
+    calls: dict[str, Any] = field(default_factory=dict)   # probes' counts when count_calls
+
+    @property
+    def job_s(self) -> float:
+        return sum(self.phases.values())
+
+
+@dataclass
+class StepProbeResult:
+    step_s: list[float]             # measured steps, warm-up excluded
+
+
+@dataclass
+class MicroResult:
+    caller_s: list[float]           # each measured call's time on the caller's thread
+    end_to_end_s: float             # first measured call to every value delivered (flush included)
+    values_per_call: int
+    warmup: int
+
+
+@dataclass
+class FirstRunResult:
+    import_s: float
+    init_s: float
+    first_metric_s: float
+    finish_s: float
+
+    @property
+    def total_s(self) -> float:
+        return self.import_s + self.init_s + self.first_metric_s + self.finish_s
+
+
+RESULTS: dict[str, type] = {"train": TrainResult, "step_probe": StepProbeResult, "micro": MicroResult,
+                            "first_run": FirstRunResult}
+
+
+def result_to_json(result) -> str:
+    return json.dumps(asdict(result))
+
+
+def result_from_json(task: str, text: str):
+    return RESULTS[task](**json.loads(text))
+
+
+# ---------------------------------------------------------------- what the report reads
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured number with everything needed to select, label and judge it."""
+    scenario: str
+    quantity: str                   # what was measured, e.g. per_step_overhead, phase_cost, job_overhead
+    value: float | None
+    unit: str
+    n: int                          # samples behind the value (rounds, calls, runs)
+    tracker: str | None = None
+    style: str | None = None
+    family: str | None = None
+    system_metrics: bool | None = None  # the tracker's CPU/GPU/memory sampling on (an arm of its own)
+    subject: str | None = None      # a phase, a service, an operation, an arm name
+    scale: float | None = None      # a run count, a writer count, a job length
+    low: float | None = None        # interval, same unit as value
+    high: float | None = None
+    p: float | None = None          # p-value (Holm-adjusted where a family of tests was made)
+    label: str = ""                 # how the report names it
+    mode: str = ""                  # Mode.label(): native/compose, W&B offline/online, CPU/GPU
+    indicative: bool = False        # too few samples to be more than a hint
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def significant(self) -> bool | None:
+        return None if self.p is None else self.p < 0.05
+
+    def to_dict(self) -> dict[str, Any]:
+        optional_empty = {"detail": {}, "label": "", "mode": ""}
+        return {k: v for k, v in asdict(self).items() if v is not None and optional_empty.get(k, None) != v}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Figure":
+        return cls(**d)
+
+
+def select(figures: Iterable[Figure], **fields: Any) -> list[Figure]:
+    """Figures whose fields equal every given value (None matches a missing field)."""
+    return [f for f in figures if all(getattr(f, k) == v for k, v in fields.items())]
+
+
+def one(figures: Iterable[Figure], **fields: Any) -> Figure | None:
+    """The single figure with these fields, or None when there is none."""
+    found = select(figures, **fields)
+    if len(found) > 1:
+        raise ValueError(f"{len(found)} figures match {fields}")
+    return found[0] if found else None
+
+
+@dataclass
+class ScenarioResult:
+    """A scenario's figures, what it could not measure and why, notes, and raw data for plots."""
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    not_measured: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    failed_trials: list[str] = field(default_factory=list)
+    status: str = ""
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = ("measured" if not self.not_measured else
+                           "partial" if self.figures else "not_measured")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"status": self.status, "figures": [f.to_dict() for f in self.figures],
+               "not_measured": self.not_measured, "notes": self.notes, "data": self.data,
+               "failed_trials": self.failed_trials}
+        return out | ({"error": self.error} if self.error else {})
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ScenarioResult":
+        return cls(figures=[Figure.from_dict(f) for f in d["figures"]], notes=d["notes"],
+                   not_measured=d["not_measured"], data=d["data"], failed_trials=d.get("failed_trials", []),
+                   status=d["status"], error=d.get("error"))
+
+    @classmethod
+    def failed(cls, error: str) -> "ScenarioResult":
+        return cls(status="failed", error=error)
