@@ -113,6 +113,7 @@ class MicroSpec(TrialSpec):
     values: int         # values per call (per step)
     experiment: str
     out_dir: str
+    pause_s: float = 0.001  # between calls: a stand-in for the step's compute (torch releases the GIL)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class StepProbeResult:
 @dataclass
 class MicroResult:
     caller_s: list[float]           # each measured call's time on the caller's thread
-    end_to_end_s: float             # first measured call to every value delivered (flush included)
+    end_to_end_s: float             # every call (warm-up too) plus drain, flush and close; pauses excluded
     values_per_call: int
     warmup: int
 

@@ -77,7 +77,8 @@ def task_step_probe(spec: StepProbeSpec) -> StepProbeResult:
     times: list[float] = []
     last = [time.perf_counter()]
 
-    def on_step(step: int, loss: float) -> None:  # loss.item() inside the loop already synchronised
+    def on_step(step: int, loss) -> None:
+        float(loss)  # wait for the step (a no-op wait on the CPU)
         now = time.perf_counter()
         times.append(now - last[0])
         last[0] = now
@@ -145,34 +146,21 @@ def task_first_run(spec: FirstRunSpec) -> FirstRunResult:
 
 def task_micro(spec: MicroSpec) -> MicroResult:
     """The training loop's logging call alone: `warmup + calls` steps of `values` metrics each,
-    through the project's adapter in the given style; each call timed on the caller's thread,
-    then the time until every value is delivered (flush and close included)."""
+    through the loop's own recorder in the given style (benchmarks.handoff); each call timed on
+    the caller's thread, then the time until every value is delivered (drain, flush, close)."""
     preload(spec.tracker)
-    from trainer.config import load_config
-    from trainer.trackers import RunInfo, make_tracker
-    from trainer.trackers.recorded import Recorded
+    from benchmarks.handoff import time_handoff
+    from trainer.trackers import make_tracker
     run_dir = Path(spec.out_dir) / f"micro-{spec.tracker}-{spec.style}-{os.getpid()}"
-    run_dir.mkdir(parents=True)
-    cfg = load_config({"tracker": spec.tracker, "log_style": spec.style, "experiment": spec.experiment,
-                       "out_dir": spec.out_dir, "cache_dir": "unused", "data": None})
-    tracker = Recorded(make_tracker(spec.tracker, spec.style), run_dir)
-    tracker.start(cfg, RunInfo(run_dir, "micro", {}, "none", {}))
-    keys = [f"micro/m{j}" for j in range(spec.values)]
-    caller: list[float] = []
-    t_first = 0.0
-    for i in range(spec.warmup + spec.calls):
-        if i == spec.warmup:
-            t_first = time.perf_counter()
-        values = {k: float(i) for k in keys}
-        t0 = time.perf_counter()
-        tracker.log_metrics(values, i)
-        caller.append(time.perf_counter() - t0)
-    tracker.finish("FINISHED")
-    end_to_end = time.perf_counter() - t_first
-    if tracker.failed:
-        raise RuntimeError(f"{tracker.failed} deliveries failed")
-    return MicroResult(caller_s=caller[spec.warmup:], end_to_end_s=end_to_end, values_per_call=spec.values,
-                       warmup=spec.warmup)
+    t = time_handoff(make_tracker(spec.tracker, spec.style), run_dir, calls=spec.warmup + spec.calls,
+                     values_per_call=spec.values, interval_s=spec.pause_s, experiment=spec.experiment,
+                     style=spec.style)
+    if t.failed:
+        raise RuntimeError(f"{t.failed} deliveries failed")
+    # end to end: every call (the pauses between them, the steps' compute, excluded), then drain and finish
+    return MicroResult(caller_s=[ns / 1e9 for ns in t.call_ns[spec.warmup:]],
+                       end_to_end_s=sum(t.call_ns) / 1e9 + t.drain_s + t.finish_s,
+                       values_per_call=spec.values, warmup=spec.warmup)
 
 
 TASKS = {"train": task_train, "step_probe": task_step_probe, "first_run": task_first_run, "micro": task_micro}

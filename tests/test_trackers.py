@@ -158,20 +158,41 @@ def test_both_trackers_received_identical_loss_curves(both, mlflow_run):
     assert mlflow_result.step_losses == wandb_result.step_losses
 
 
+@pytest.mark.parametrize("style", ["naive", "deferred"])
 @pytest.mark.parametrize("tracker", ["mlflow", "wandb"])
-def test_naive_style_stores_the_same_values(tracker, tiny_cfg, mlflow_env, monkeypatch, tmp_path):
+def test_other_styles_store_every_value_the_loop_produced(tracker, style, tiny_cfg, mlflow_env, monkeypatch, tmp_path):
+    """naive: one call per value; deferred: handed to a background thread, sent in batches
+    (MLflow through MlflowClient.log_batch with the run id; W&B one log per step)."""
     from mlflow import MlflowClient
     monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path))
-    cfg = tiny_cfg(epochs=1, tracker=tracker, log_style="naive", experiment="naive-style", register_model=False)
+    cfg = tiny_cfg(epochs=2, tracker=tracker, log_style=style, experiment=f"{style}-style", register_model=False)
     [result] = run(cfg)
+    produced = {("train/loss", s): v for s, v in result.step_losses}
+    produced |= {(k, h["epoch"]): v for h in result.history for k, v in h.items() if k != "epoch"}
     if tracker == "mlflow":
         client = MlflowClient()
-        [r] = client.search_runs([client.get_experiment_by_name("naive-style").experiment_id],
+        [r] = client.search_runs([client.get_experiment_by_name(f"{style}-style").experiment_id],
                                  f"attributes.run_name = '{result.run_dir.name}'")
-        stored = [m.value for m in sorted(client.get_metric_history(r.info.run_id, "train/loss"), key=lambda m: m.step)]
+        stored = [((k, m.step), m.value) for k in {k for k, _ in produced}
+                  for m in client.get_metric_history(r.info.run_id, k)]
     else:
-        stored = read_run(find_run_file(result.run_dir)).metric("train/loss")
-    assert stored == [v for _, v in result.step_losses]
+        history = read_run(find_run_file(result.run_dir)).history
+        stored = [((k, row[axis]), row[k]) for row in history for axis in ("global_step", "epoch") if axis in row
+                  for k in row if (k, row[axis]) in produced]
+    assert sorted(stored) == sorted(produced.items())  # every value, once, equal to what the loop produced
+
+
+@pytest.mark.parametrize("tracker", ["mlflow", "wandb"])
+def test_deferred_handoff_probe_delivers_every_value(tracker, mlflow_env, monkeypatch, tmp_path):
+    """benchmarks.handoff (the micro scenario's deferred rows): what it hands over is what the tracker stores."""
+    from benchmarks.handoff import stored_values, time_handoff
+    from trainer.trackers import make_tracker
+    monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path))
+    timing = time_handoff(make_tracker(tracker, "deferred"), tmp_path / "run", calls=40, values_per_call=3,
+                          interval_s=0.0)
+    assert len(timing.call_ns) == 40 and timing.stats.handed == 40
+    stored = stored_values(tracker, tmp_path / "run", timing.run_id, {k for k, _ in timing.logged})
+    assert len(timing.logged) == 120 and sorted(stored) == sorted(timing.logged.items())
 
 
 def test_unreachable_tracking_server_stops_before_training(tmp_path, xray_data):

@@ -86,6 +86,36 @@ def test_journal_has_every_logged_value_and_survives_a_torn_line(tiny_cfg):
     assert points == pytest.approx(sent)
 
 
+class StoringRecorder(RecordingTracker):
+    """A tracker that stores (so `naive`/`tuned` log on the training thread, unlike `none`)."""
+    stores = True
+
+
+def test_deferred_style_reports_what_tuned_reports_and_journals_before_each_checkpoint(tiny_cfg, monkeypatch):
+    """The same calls and values as `tuned`; when last.pt is written, the journal already holds
+    every step and epoch it covers (drained before the checkpoint: --resume relies on it)."""
+    import trainer.train as train
+    seen = []
+
+    def save_after_looking(path, model, optimizer, cfg, progress, loader=None):
+        points = journal.points(journal.read(path.parent))
+        seen.append((progress.step, progress.epoch, max(p.index for p in points if p.axis == "step"),
+                     max(p.index for p in points if p.axis == "epoch")))
+        return save_checkpoint(path, model, optimizer, cfg, progress, loader)
+
+    save_checkpoint = train.save_checkpoint
+    tuned, deferred = StoringRecorder(), StoringRecorder()
+    run_training(tiny_cfg(run_name="tuned"), tuned)
+    monkeypatch.setattr(train, "save_checkpoint", save_after_looking)
+    result = run_training(tiny_cfg(run_name="deferred", log_style="deferred"), deferred)
+    assert deferred.steps == tuned.steps and len(deferred.steps) == result.history[-1]["step"]
+    no_time = [[(e, {k: v for k, v in m.items() if k != "time/epoch_s"}) for e, m in t.epochs] for t in (tuned, deferred)]
+    assert no_time[0] == no_time[1]
+    assert seen and all(step == journaled_step and epoch == journaled_epoch
+                        for step, epoch, journaled_step, journaled_epoch in seen)
+    assert result.handoff.handed == len(deferred.steps) + len(deferred.epochs)
+
+
 def test_resumed_run_repeats_an_uninterrupted_one(tiny_cfg, tmp_path):
     """Weights, optimizer, data order and random state come back from last.pt: epoch 3 after a
     resume gives exactly what epoch 3 of one uninterrupted run gives."""

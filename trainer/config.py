@@ -19,7 +19,7 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config" / "train.yaml"
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 TRACKERS = ("none", "mlflow", "wandb", "both")
-LOG_STYLES = ("tuned", "naive")
+LOG_STYLES = ("tuned", "naive", "deferred")
 DEVICES = ("auto", "cpu", "cuda")
 MIN_IMAGE_SIZE = 18  # conv3x3 (valid) then four 2x2 poolings need >= 1 px left
 

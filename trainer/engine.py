@@ -3,6 +3,7 @@ no printing beyond the progress bar; callers get numbers back."""
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -17,13 +18,35 @@ def autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
+@dataclass
+class EpochResult:
+    """One training epoch's figures, read from the device once, at its end."""
+    loss: float                # mean training loss over the epoch's samples
+    acc: float
+    first_step: int            # global step before the epoch's first step
+    step_losses: torch.Tensor  # (steps,) float32, on the device: each step's loss, for checks once per epoch
+    losses: list[float]        # the same values on the host
+
+    @property
+    def steps(self) -> int:
+        return len(self.losses)
+
+    def numbered(self) -> list[tuple[int, float]]:
+        """(global step, loss) of each step."""
+        return list(enumerate(self.losses, start=self.first_step + 1))
+
+
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                     device: torch.device, *, epoch: int, first_step: int,
-                    on_step: Callable[[int, float], None]) -> tuple[float, float, int]:
-    """Returns (mean loss, accuracy, steps done); calls on_step(global_step, loss) after each step."""
+                    on_step: Callable[[int, torch.Tensor], None]) -> EpochResult:
+    """Calls on_step(global_step, loss) after each step, the loss a 0-d tensor on the device.
+    Nothing here waits for the device during the epoch (a GPU keeps its launch queue full):
+    the loss and the correct-count stay on the device and are read once at the end; a caller
+    that wants a float per step pays that wait itself (float(loss))."""
     model.train()
     criterion = nn.CrossEntropyLoss()
-    total_loss, correct, seen, step = 0.0, 0, 0, first_step
+    losses, sizes, step = [], [], first_step
+    correct = torch.zeros((), dtype=torch.int64, device=device)
     for x, y in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None):
         x = x.to(device, memory_format=torch.channels_last, non_blocking=True)  # (B, 3, S, S)
         y = y.to(device, non_blocking=True)
@@ -34,12 +57,16 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
         loss.backward()
         optimizer.step()
         step += 1
-        loss_value = loss.item()  # sync point, once per step, needed for the per-step metric anyway
-        total_loss += loss_value * len(y)
-        correct += int((logits.argmax(1) == y).sum())
-        seen += len(y)
-        on_step(step, loss_value)
-    return total_loss / seen, correct / seen, step - first_step
+        loss = loss.detach()
+        losses.append(loss)
+        sizes.append(len(y))
+        correct += (logits.argmax(1) == y).sum()
+        on_step(step, loss)
+    step_losses = torch.stack(losses)  # (steps,)
+    host = step_losses.tolist()  # the epoch's one wait for the device
+    # summed in Python, in step order, as the per-step floats always were
+    mean = sum(value * n for value, n in zip(host, sizes)) / sum(sizes)
+    return EpochResult(mean, int(correct) / sum(sizes), first_step, step_losses, host)
 
 
 @torch.inference_mode()

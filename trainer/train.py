@@ -20,11 +20,11 @@ from tqdm import tqdm
 from trainer import evaluation as ev
 from trainer.config import PROJECT_ROOT, TrainConfig
 from trainer.data import XrayData, load_data
-from trainer.engine import predict, train_one_epoch
+from trainer.engine import EpochResult, predict, train_one_epoch
 from trainer.errors import UserError
 from trainer.model import XrayCNN
 from trainer.trackers import Evaluation, RunInfo, Tracker, journal, make_tracker
-from trainer.trackers.recorded import Recorded
+from trainer.trackers.deferred import Deferred, HandoffStats, recorder
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -145,6 +145,7 @@ class RunResult:
     failed_deliveries: int = 0  # tracker sends that raised (the journal kept their data)
     values_logged: int = 0      # metric values handed to the tracker, test metrics included
     run_id: str | None = None
+    handoff: HandoffStats | None = None  # the deferred style's (and none's) queue: waits, drains
 
 
 def evaluate_and_report(model: XrayCNN, data: XrayData, device: torch.device, out: Path, cfg: TrainConfig,
@@ -199,16 +200,15 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
     logged = {p.id for p in journal.points(resume.entries)} if resume else set()
     step_losses: list[tuple[int, float]] = []
     phases = PhaseClock()  # the benchmark separates per-run work (start, report, finish) from the loop
-    with Recorded(tracker, run_dir, logged) as recorded:
+    with recorder(tracker, run_dir, logged, cfg.log_style) as recorded:
         with phases("start"):
             recorded.start(cfg, info)
             if resume:
                 recorded.catch_up(resume.entries)
             recorded.watch(model)
 
-        def on_step(s: int, loss: float) -> None:
-            step_losses.append((s, loss))
-            if s % cfg.log_every == 0:
+        def on_step(s: int, loss: torch.Tensor) -> None:
+            if s % cfg.log_every == 0:  # deferred/none: handed over as it is; naive/tuned: read (float) now
                 recorded.log_metrics({"train/loss": loss}, s)
 
         val_loader = make_loader(data.val, cfg, shuffle=False)
@@ -219,9 +219,11 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
                 if progress.stopped_early(cfg):
                     tqdm.write(f"early stopping: no val-loss improvement for {cfg.early_stopping} epochs")
                     break
-                row = train_and_validate(model, (train_loader, val_loader), optimizer, device, data.classes,
-                                         epoch, progress, on_step)
+                row, trained = train_and_validate(model, (train_loader, val_loader), optimizer, device,
+                                                  data.classes, epoch, progress, on_step)
+                step_losses += trained.numbered()
                 recorded.log_epoch({k: v for k, v in row.items() if k != "epoch"}, epoch)
+                recorded.drain()  # the journal holds the epoch before last.pt does: --resume relies on it
                 if progress.best_epoch == epoch:
                     save_checkpoint(run_dir / "best.pt", model, optimizer, cfg, progress)
                 save_checkpoint(run_dir / "last.pt", model, optimizer, cfg, progress, train_loader)
@@ -231,9 +233,11 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
             test, best_model = report_test(recorded, data, run_dir, cfg, progress)
         phases.begin("finish")  # ends when Recorded.finish (flush, close) returns
     phases.end("finish")
+    journaled = recorded.recorded if isinstance(recorded, Deferred) else recorded
     return RunResult(run_dir, progress.history, step_losses, test, best_model, progress.best_epoch, tracker.name,
-                     sum(phases.seconds.values()), data.sizes(), phases.seconds, recorded.failed,
-                     recorded.values_logged, tracker.run_id)
+                     sum(phases.seconds.values()), data.sizes(), phases.seconds, journaled.failed,
+                     journaled.values_logged, tracker.run_id,
+                     recorded.stats if isinstance(recorded, Deferred) else None)
 
 
 class PhaseClock:
@@ -264,12 +268,14 @@ class PhaseClock:
 
 
 def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer, device: torch.device,
-                       classes: tuple[str, ...], epoch: int, progress: Progress, on_step) -> dict[str, float]:
-    """One epoch of training, then validation; updates `progress` and returns the epoch's row."""
+                       classes: tuple[str, ...], epoch: int, progress: Progress,
+                       on_step) -> tuple[dict[str, float], EpochResult]:
+    """One epoch of training, then validation; updates `progress`, returns the epoch's row and its steps."""
     t0 = time.perf_counter()
-    train_loss, train_acc, steps = train_one_epoch(model, loaders[0], optimizer, device,
-                                                   epoch=epoch, first_step=progress.step, on_step=on_step)
-    progress.step += steps
+    trained = train_one_epoch(model, loaders[0], optimizer, device, epoch=epoch, first_step=progress.step,
+                              on_step=on_step)
+    train_loss, train_acc = trained.loss, trained.acc
+    progress.step += trained.steps
     y, probs, val_loss = predict(model, loaders[1], device)
     row = {"epoch": epoch, "step": progress.step, "train/epoch_loss": train_loss, "train/epoch_acc": train_acc,
            "val/loss": val_loss, **ev.flat_metrics(ev.classification_metrics(y, probs, classes), "val"),
@@ -278,7 +284,7 @@ def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer,
     progress.epoch = epoch
     if val_loss < progress.best_loss:
         progress.best_loss, progress.best_epoch = val_loss, epoch
-    return row
+    return row, trained
 
 
 def report_test(recorded: Tracker, data: XrayData, run_dir: Path, cfg: TrainConfig,

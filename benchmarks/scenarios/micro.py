@@ -55,7 +55,7 @@ def run(ctx) -> ScenarioResult:
                                   label=f"{tracker} {style}: cost of one logging call on the training thread (p50)",
                                   mode=mode, detail={"p95": s["p95"], "p99": s["p99"], "mean": s["mean"],
                                                      "values_per_call": r.values_per_call}))
-            values = len(r.caller_s) * r.values_per_call
+            values = (len(r.caller_s) + r.warmup) * r.values_per_call
             figures.append(Figure(SCENARIO, "end_to_end_cost", r.end_to_end_s / values * 1e6, "µs/value", values,
                                   tracker=tracker, style=style, mode=mode,
                                   label=f"{tracker} {style}: end to end per value, flush and close included",
@@ -66,8 +66,9 @@ def run(ctx) -> ScenarioResult:
     notes = [f"{p.micro_calls} measured calls per style after {p.micro_warmup} discarded warm-up calls; "
              f"{p.micro_values} value(s) per call, as the training loop logs train/loss once per step. Each call goes "
              "through the trainer's own path (journal line, then the SDK), so it is what a training step pays.",
-             "End to end runs from the first measured call until the run is closed with every value delivered; "
-             "client and servers on one machine."]
+             "End to end = the time spent in every call plus the drain, flush and close after the last one "
+             f"(the 1 ms pause between calls, a stand-in for the step's compute, excluded), "
+             "per value delivered; client and servers on one machine."]
     if ctx.wandb_mode == "offline":
         notes.append("W&B is offline here (client only): its calls hand records to the local wandb-core service, "
                      "which writes a file; no server is involved.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -41,6 +41,14 @@ class Evaluation:
     classes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class MetricRow:
+    """The values of one logging call: per optimizer step (axis "step") or per epoch ("epoch")."""
+    axis: str
+    index: int
+    values: Mapping[str, float]
+
+
 class Tracker(ABC):
     name = "base"
     stores = True  # False for `none`: nothing to deliver
@@ -60,6 +68,11 @@ class Tracker(ABC):
     def log_epoch(self, metrics: Mapping[str, float], epoch: int) -> None:
         """Per-epoch values (x axis: epoch); by default the same call as per-step."""
         self.log_metrics(metrics, epoch)
+
+    def log_rows(self, rows: Sequence[MetricRow]) -> None:
+        """Many calls' values at once (the deferred style's background thread); by default one call per row."""
+        for row in rows:
+            (self.log_metrics if row.axis == "step" else self.log_epoch)(row.values, row.index)
 
     @abstractmethod
     def log_artifact(self, path: Path, kind: str) -> None:

@@ -3,15 +3,16 @@ in the registry as `xray-cnn` with a `champion` alias that only a better model t
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import requests
 import torch
 
 from trainer.config import TrainConfig
 from trainer.errors import UserError
-from trainer.trackers.base import Evaluation, RunInfo, Tracker
+from trainer.trackers.base import Evaluation, MetricRow, RunInfo, Tracker
 from trainer.trackers.location import check_mlflow_reachable, mlflow_tracking_uri
 
 REGISTERED_MODEL = "xray-cnn"
@@ -19,6 +20,7 @@ CHAMPION = "champion"
 ARTIFACT_FOLDERS = {"plot": "plots", "metrics": "metrics"}
 ASYNC_BUFFERING_S = 1  # MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS for the tuned style (see MlflowTracker)
 GRID = 16  # test images in the logged sample grid (as many as W&B's)
+MAX_BATCH = 1000  # metrics per log_batch request: the server's limit
 
 
 def params_of(cfg: TrainConfig, info: RunInfo) -> dict[str, object]:
@@ -47,6 +49,7 @@ class MlflowTracker(Tracker):
         self.register = True
         self.model_version: str | None = None
         self.queued: list = []  # RunOperations of asynchronous sends, checked when the run ends
+        self.client = None  # MlflowClient of the deferred style's background thread
 
     def start(self, cfg: TrainConfig, info: RunInfo) -> None:
         mlflow = self.mlflow
@@ -76,6 +79,18 @@ class MlflowTracker(Tracker):
                 self.mlflow.log_metric(k, v, step=step)
         else:  # one call per step, queued and sent in batches by a background thread
             self.queued.append(self.mlflow.log_metrics(dict(metrics), step=step, synchronous=False))
+
+    def log_rows(self, rows: Sequence[MetricRow]) -> None:
+        """The deferred style's background thread: the fluent API's active run belongs to the thread that
+        started it, so the client with the run id; queued (async) and sent in batches like `tuned`."""
+        if self.log_style != "deferred":
+            return super().log_rows(rows)
+        from mlflow.entities import Metric
+        now = int(time.time() * 1000)
+        metrics = [Metric(key, value, now, row.index) for row in rows for key, value in row.values.items()]
+        self.client = self.client or self.mlflow.MlflowClient(self.uri)
+        for i in range(0, len(metrics), MAX_BATCH):
+            self.queued.append(self.client.log_batch(self.run_id, metrics=metrics[i:i + MAX_BATCH], synchronous=False))
 
     def log_artifact(self, path: Path, kind: str) -> None:
         if kind == "checkpoint":  # the logged model carries the weights: uploading both would send them twice

@@ -9,14 +9,14 @@ import time
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
 from trainer.config import TrainConfig
 from trainer.errors import UserError, warn
 from trainer.trackers import journal
-from trainer.trackers.base import Evaluation, RunInfo, Tracker
+from trainer.trackers.base import Evaluation, MetricRow, RunInfo, Tracker
 
 PAUSE_S = 30.0  # after a failed delivery, only journal for this long
 
@@ -82,8 +82,10 @@ def _short(error: Exception) -> str:
 
 
 class Recorded(Tracker):
-    """Journal, then deliver. `logged` holds the (key, index) pairs a resumed run already
-    journaled: they are neither journaled nor sent twice."""
+    """Journal, then deliver, on the caller's thread (the `deferred` style moves this onto a
+    background thread: trainer.trackers.deferred). `logged` holds the (key, index) pairs a
+    resumed run already journaled: they are neither journaled nor sent twice. Metric values
+    may be 0-d tensors: they are read (float) here, which waits for the device."""
 
     def __init__(self, inner: Tracker, run_dir: Path, logged: set[tuple[str, int]] | None = None) -> None:
         self.inner, self.run_dir, self.name = inner, Path(run_dir), inner.name
@@ -108,12 +110,28 @@ class Recorded(Tracker):
         self._metrics("epoch", metrics, epoch, self.inner.log_epoch)
 
     def _metrics(self, axis: str, metrics: Mapping[str, float], index: int, send: Callable) -> None:
-        new = {k: v for k, v in metrics.items() if (k, index) not in self.logged}
+        new = self._journal_new(MetricRow(axis, index, metrics))
         if new:
-            self.logged.update((k, index) for k in new)
-            self.values_logged += len(new)
-            self.journal.metrics(axis, index, new)
-            self._deliver(send, new, index)
+            self._deliver(send, new.values, index)
+
+    def log_rows(self, rows: Sequence[MetricRow]) -> None:
+        """Journal every row, then hand the new ones to the tracker in one call."""
+        new = [row for row in map(self._journal_new, rows) if row is not None]
+        if new:
+            self._deliver(self.inner.log_rows, new)
+
+    def _journal_new(self, row: MetricRow) -> MetricRow | None:
+        """Journal the values not journaled before; None when there are none."""
+        new = {k: float(v) for k, v in row.values.items() if (k, row.index) not in self.logged}
+        if not new:
+            return None
+        self.logged.update((k, row.index) for k in new)
+        self.values_logged += len(new)
+        self.journal.metrics(row.axis, row.index, new)
+        return MetricRow(row.axis, row.index, new)
+
+    def drain(self) -> None:
+        """Nothing to wait for: every call is journaled and sent before it returns."""
 
     def log_artifact(self, path: Path, kind: str) -> None:
         self.journal.write("artifact", path=str(Path(path).relative_to(self.run_dir)), file_kind=kind)
@@ -160,8 +178,9 @@ class Recorded(Tracker):
             warn(f"{self.name}: delivered {sent} that the interrupted process had not")
         return sent
 
-    def finish(self, status: str = "FINISHED") -> None:
-        self.journal.write("end", status=status)
+    def finish(self, status: str = "FINISHED", **details: Any) -> None:
+        """`details` go into the journal's end entry (e.g. the deferred style's queue waits)."""
+        self.journal.write("end", status=status, **details)
         self.journal.close()
         try:
             failed_in_background = self.inner.undelivered()  # also waits for queued points
