@@ -92,8 +92,9 @@ def missing_for_wandb(env: dict[str, str]) -> list[str]:
     return notes
 
 
-def results_writable(folder: Path = RESULTS) -> None:
+def results_writable(folder: Path | None = None) -> None:
     """The trainer container writes ./results as the invoking user: make it, or say why it cannot."""
+    folder = folder or RESULTS
     folder.mkdir(parents=True, exist_ok=True)
     if not os.access(folder, os.W_OK):
         raise UserError(f"{folder} is not writable by uid {os.getuid()} (owner uid {folder.stat().st_uid}); "
