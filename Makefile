@@ -78,3 +78,13 @@ test: setup
 ## Only the fault tests: servers killed, long outages, crashed trainers, resume
 test-faults: setup
 	$(PY) -m pytest tests/test_reliability.py
+
+.PHONY: pull-check
+## Compose: pull every image and list the digest each pinned tag resolved to (needs Docker)
+pull-check: setup
+	$(PY) -m infra pull-check
+
+.PHONY: train-container
+## Compose: train once in the trainer container (GPU when present) on DATA_DIR of .env (TRACKER=mlflow|wandb|both)
+train-container: up
+	$(PY) -m infra train-container $(or $(TRACKER),both)

@@ -1,16 +1,17 @@
-"""python -m infra {init,up,down,status,clean,ui} [--mode auto|native|compose]"""
+"""python -m infra {init,up,down,status,clean,ui,pull-check,train-container} [--mode auto|native|compose]"""
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from dotenv import dotenv_values
 
 from infra import compose
 from infra.native import NativeStack
 from infra.settings import ENV_FILE, load_settings, write_client_env
-from trainer.errors import run_cli
+from trainer.errors import UserError, run_cli
 
 
 def pick_mode(requested: str, settings) -> str:
@@ -26,9 +27,9 @@ def cmd_up(mode: str, settings) -> None:
     env = {k: v or "" for k, v in dotenv_values(ENV_FILE).items()}
     t0 = time.monotonic()
     if mode == "compose":
-        print("Docker engine found: starting the compose stack (docker compose up -d --wait)", file=sys.stderr)
-        compose.compose("up", "-d", "--wait")
-        write_client_env(settings, compose.client_env(settings, env))
+        print("Docker engine found: starting the compose stack (docker compose up -d --wait --build)", file=sys.stderr)
+        compose.up(settings)
+        write_client_env(settings, compose.client_env(settings, env))  # mode 600: it may hold WANDB_API_KEY
     else:
         print("No Docker engine: starting the native stack (PostgreSQL, S3 via rclone, MLflow) on 127.0.0.1",
               file=sys.stderr)
@@ -39,6 +40,7 @@ def cmd_up(mode: str, settings) -> None:
     if mode == "compose":
         for note in compose.missing_for_wandb(env):
             print(f"still missing: {note}", file=sys.stderr)
+        print(f"training jobs (make train-container): {compose.trainer_service().why}", file=sys.stderr)
 
 
 def cmd_down(mode: str, settings) -> None:
@@ -69,7 +71,7 @@ def cmd_status(mode: str, settings) -> None:
 def cmd_ui(mode: str, settings) -> None:
     print(f"MLflow UI:  {settings.mlflow_url}")
     if mode == "compose":
-        print(f"W&B UI:     http://127.0.0.1:{settings.wandb_port}")
+        print(f"W&B UI:     http://{settings.public_host}:{settings.wandb_port}")
     else:
         print("W&B:        no server without Docker; runs are logged offline under results/runs/<run>/wandb/.\n"
               "            View them by syncing to a W&B server: "
@@ -81,7 +83,29 @@ def cmd_init(mode: str, settings) -> None:
     print(f"{ENV_FILE} ready (secrets generated on this machine, never printed)")
 
 
-COMMANDS = {"init": cmd_init, "up": cmd_up, "down": cmd_down, "status": cmd_status, "clean": cmd_clean, "ui": cmd_ui}
+def cmd_pull_check(mode: str, settings) -> None:
+    """Compose only: pull every image and list the digests the pinned tags resolved to."""
+    if not compose.engine_available():
+        raise UserError("pull-check needs a Docker engine (`docker info` does not answer here)")
+    compose.pull_check()
+
+
+def cmd_train_container(mode: str, settings, extra: list[str]) -> int:
+    """Compose only: one training job in the trainer container against the running stack."""
+    if mode != "compose":
+        raise UserError("train-container needs the compose stack: start it with `make up` on a machine "
+                        "with a Docker engine (this stack is native)")
+    env = {k: v or "" for k, v in dotenv_values(ENV_FILE).items()}
+    data = Path(env.get("DATA_DIR") or "data/synthetic")
+    data = data if data.is_absolute() else ENV_FILE.parent / data
+    if not data.is_dir():
+        raise UserError(f"DATA_DIR={data} (from .env) is not a folder: run `make data`, or point DATA_DIR at the data set")
+    tracker, rest = (extra[0], extra[1:]) if extra and not extra[0].startswith("-") else ("both", extra)
+    return compose.train_in_container(data, tracker, rest, env.get("WANDB_API_KEY") or "")
+
+
+COMMANDS = {"init": cmd_init, "up": cmd_up, "down": cmd_down, "status": cmd_status, "clean": cmd_clean, "ui": cmd_ui,
+            "pull-check": cmd_pull_check, "train-container": cmd_train_container}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,12 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=COMMANDS)
     parser.add_argument("--mode", choices=("auto", "native", "compose"), default="auto",
                         help="compose when a Docker engine answers, else native (default: auto)")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "train-container":  # only train-container passes arguments on
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
-    def command() -> None:
+    def command() -> int | None:
         settings = load_settings()
         mode = pick_mode(args.mode, settings)
         settings.state_dir.mkdir(parents=True, exist_ok=True)
+        if args.command == "train-container":
+            return cmd_train_container(mode, settings, extra)
         COMMANDS[args.command](mode, settings)
         if args.command == "clean":
             (settings.state_dir / "mode").unlink(missing_ok=True)

@@ -58,6 +58,7 @@ class Settings:
     mlflow_secret_key: str
     wandb_port: int
     state_dir: Path
+    public_host: str = "127.0.0.1"  # compose: the address in every URL (STACK_PUBLIC_HOST)
 
     @property
     def mlflow_url(self) -> str:
@@ -89,6 +90,7 @@ def load_settings(env_file: Path = ENV_FILE, state_dir: Path = STATE_DIR, **over
         mlflow_admin_password=env.get("MLFLOW_ADMIN_PASSWORD", ""),
         mlflow_secret_key=env.get("MLFLOW_SECRET_KEY", ""),
         wandb_port=int(env.get("WANDB_PORT") or 8080), state_dir=Path(state_dir),
+        public_host=env.get("STACK_PUBLIC_HOST") or "127.0.0.1",
     )
     return Settings(**{**s.__dict__, **overrides}) if overrides else s
 

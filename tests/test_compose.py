@@ -45,11 +45,49 @@ def test_dependencies_wait_for_health_and_bucket(spec):
     assert s["trainer"]["depends_on"]["mlflow"] == {"condition": "service_healthy"}
 
 
-def test_trainer_reserves_a_gpu_and_is_not_started_by_up(spec):
-    t = spec["services"]["trainer"]
-    device = t["deploy"]["resources"]["reservations"]["devices"][0]
+def test_gpu_reservation_is_in_its_own_profile_and_up_starts_no_trainer(spec):
+    """Hosts without the NVIDIA runtime still start the stack: only `trainer-gpu` reserves a GPU."""
+    cpu, gpu = spec["services"]["trainer"], spec["services"]["trainer-gpu"]
+    device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
     assert device["capabilities"] == ["gpu"] and device["driver"] == "nvidia"
-    assert t["profiles"] == ["trainer"]
+    assert "deploy" not in cpu
+    assert cpu["profiles"] == ["trainer"] and gpu["profiles"] == ["gpu"]
+    assert {k: v for k, v in gpu.items() if k not in ("deploy", "profiles")} == \
+        {k: v for k, v in cpu.items() if k != "profiles"}  # one container, two devices
+
+
+def test_trainer_uses_the_hosts_urls_its_uid_and_the_make_data_folder(spec):
+    t = spec["services"]["trainer"]
+    assert t["network_mode"] == "host"
+    env = t["environment"]
+    assert env["MLFLOW_TRACKING_URI"] == "http://${STACK_PUBLIC_HOST:-127.0.0.1}:${MLFLOW_PORT:-5000}"
+    assert env["WANDB_BASE_URL"] == "http://${STACK_PUBLIC_HOST:-127.0.0.1}:${WANDB_PORT:-8080}"
+    assert spec["services"]["wandb"]["environment"]["HOST"] == env["WANDB_BASE_URL"]  # signed upload URLs
+    assert env["WANDB_API_KEY"] == "${WANDB_API_KEY:-}"
+    assert t["user"] == "${TRAINER_UID:-1000}:${TRAINER_GID:-1000}"
+    assert "${DATA_DIR:-./data/synthetic}:/data:ro" in t["volumes"]
+    make_data = re.search(r"make-data --out (\S+)", (PROJECT_ROOT / "Makefile").read_text()).group(1)
+    assert re.search(r"^DATA_DIR=\./" + re.escape(make_data) + "$", (PROJECT_ROOT / ".env.example").read_text(), re.M)
+
+
+def test_trainer_image_pins_the_hosts_torch():
+    """The image installs pyproject.toml itself, so torch/torchvision are the host's pins."""
+    dockerfile = (PROJECT_ROOT / "services/trainer/Dockerfile").read_text()
+    assert re.search(r"pip install --no-cache-dir -e \.", dockerfile)
+    assert "torch" not in re.sub(r"#.*", "", dockerfile)  # no second, different pin
+    pins = (PROJECT_ROOT / "pyproject.toml").read_text()
+    assert '"torch==2.14.1"' in pins and '"torchvision==0.29.1"' in pins
+
+
+def test_readiness_checks(spec):
+    s = spec["services"]
+    assert "pg_isready -h 127.0.0.1" in s["postgres"]["healthcheck"]["test"][1]
+    assert s["wandb"]["healthcheck"]["test"][-1] == "http://localhost:8080/ready"
+
+
+def test_mlflow_allows_the_public_host_header(spec):
+    allowed = spec["services"]["mlflow"]["environment"]["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
+    assert "${STACK_PUBLIC_HOST:-127.0.0.1}:${MLFLOW_PORT:-5000}" in allowed and "mlflow:5000" in allowed
 
 
 def test_ports_bind_to_loopback_by_default(spec):
@@ -80,3 +118,34 @@ def test_env_example_commits_no_secret_values():
         key, _, value = line.partition("=")
         if any(w in key for w in ("PASSWORD", "SECRET", "ACCESS_KEY", "LICENSE", "API_KEY")):
             assert value == "", f"{key} has a value in .env.example"
+
+
+SECRET_VARS = ("POSTGRES_PASSWORD", "S3_ACCESS_KEY", "S3_SECRET_KEY", "MLFLOW_ADMIN_PASSWORD", "MLFLOW_SECRET_KEY",
+               "WANDB_API_KEY", "WANDB_LICENSE", "MLFLOW_BACKEND_STORE_URI", "MC_HOST_", "MINIO_ROOT_PASSWORD",
+               "AWS_SECRET_ACCESS_KEY", "MLFLOW_TRACKING_PASSWORD")
+
+
+def test_no_secret_in_any_command_line(spec):
+    """Arguments are visible to every process (ps, /proc): secrets go by environment only."""
+    for name, service in spec["services"].items():
+        for field in ("command", "entrypoint"):
+            text = str(service.get(field) or "")
+            assert not [v for v in SECRET_VARS if v in text], f"{name}.{field}: {text}"
+        text = str((service.get("healthcheck") or {}).get("test") or "")
+        assert not [v for v in SECRET_VARS if v in text], f"{name}.healthcheck: {text}"
+    entrypoint = (PROJECT_ROOT / "services/mlflow/entrypoint.sh").read_text()
+    exec_line = entrypoint[entrypoint.index("exec mlflow server"):]
+    assert not [v for v in (*SECRET_VARS, "POSTGRES_USER", "postgresql") if v in exec_line], exec_line
+
+
+def test_secret_checks_catch_a_secret_in_a_command(spec):
+    """The check above can fail: the old mc command line (keys as arguments) is caught."""
+    old = "mc alias set local http://minio:9000 \"$${S3_ACCESS_KEY}\" \"$${S3_SECRET_KEY}\""
+    assert [v for v in SECRET_VARS if v in old] == ["S3_ACCESS_KEY", "S3_SECRET_KEY"]
+
+
+def test_bucket_job_takes_its_keys_from_mc_host():
+    spec = yaml.safe_load(COMPOSE.read_text())
+    job = spec["services"]["create-bucket"]
+    assert job["environment"]["MC_HOST_local"].startswith("http://${S3_ACCESS_KEY:?")
+    assert job["command"][:2] == ["mb", "--ignore-existing"] and "entrypoint" not in job

@@ -41,6 +41,21 @@ def check_mlflow_reachable(uri: str) -> None:
                         f"with `make up` (or `python -m infra up`), or point MLFLOW_TRACKING_URI at a running server") from None
 
 
+def wandb_base_url() -> str:
+    return os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai"
+
+
+def wandb_unreachable(url: str) -> str | None:
+    """Why the W&B server at `url` cannot be reached, or None when it answers HTTP at all
+    (any status: W&B cloud answers 404 on its root). Asked before wandb.init, whose own
+    retries take init_timeout (90 s by default) to give up on a closed port."""
+    try:
+        requests.get(url, timeout=5, allow_redirects=False)
+    except requests.RequestException as e:
+        return type(e).__name__
+    return None
+
+
 def wandb_mode() -> str:
     """offline unless the environment says online and names a server (W&B cloud or wandb/local)."""
     mode = os.environ.get("WANDB_MODE", "offline")

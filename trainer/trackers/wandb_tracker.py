@@ -9,12 +9,18 @@ from typing import Mapping
 import torch
 
 from trainer.config import TrainConfig
-from trainer.errors import warn
+from trainer.errors import UserError, warn
 from trainer.trackers.base import Evaluation, RunInfo, Tracker
-from trainer.trackers.location import wandb_mode
+from trainer.trackers.location import wandb_base_url, wandb_mode, wandb_unreachable
 
 MODEL_ARTIFACT = "xray-cnn"
 GRID = 16  # sample predictions shown as images
+FIX_KEY = ("Put the API key of a user of that server in .env as WANDB_API_KEY= and run `make up` "
+           "(it writes .stack/client.env), or set WANDB_MODE=offline")
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
 
 
 class WandbTracker(Tracker):
@@ -50,15 +56,27 @@ class WandbTracker(Tracker):
         self.watch_freq = cfg.wandb_watch
 
     def _init(self, mode: str, options: dict):
-        """wandb.init; an unreachable server does not stop training: the run is kept offline instead."""
+        """wandb.init. An unreachable server does not stop training: the run is kept offline.
+        A server that answers but refuses, or no API key: one UserError naming what to fix."""
+        errors = self.wandb.errors
+        if mode == "online" and (why := wandb_unreachable(url := wandb_base_url())):
+            return self._offline(f"the W&B server is not reachable at {url} ({why})", options)
         try:
             return self.wandb.init(mode=mode, **options)
-        except self.wandb.errors.CommError as e:
+        except errors.UsageError as e:  # e.g. "No API key configured"
+            raise UserError(f"wandb: {_first_line(e)} (server {wandb_base_url()}). {FIX_KEY}") from None
+        except errors.CommError as e:
             if mode != "online":
-                raise
-            warn(f"wandb: the W&B server is not reachable ({str(e).splitlines()[0][:200]}); "
-                       f"logging offline under {options['dir']}/wandb; upload it later with `wandb sync`")
-            return self.wandb.init(mode="offline", **options)
+                raise UserError(f"wandb: {_first_line(e)}") from None
+            if wandb_unreachable(url := wandb_base_url()):  # went away while init retried
+                return self._offline(f"the W&B server is not reachable ({_first_line(e)})", options)
+            raise UserError(f"wandb: the W&B server at {url} refused the run ({_first_line(e)}). {FIX_KEY}") from None
+        except errors.Error as e:
+            raise UserError(f"wandb: could not start the run ({_first_line(e)})") from None
+
+    def _offline(self, why: str, options: dict):
+        warn(f"wandb: {why}; logging offline under {options['dir']}/wandb; upload it later with `wandb sync`")
+        return self.wandb.init(mode="offline", **options)
 
     def watch(self, model: torch.nn.Module) -> None:
         if self.watch_freq:
@@ -132,14 +150,17 @@ class WandbTracker(Tracker):
     def finish(self, status: str = "FINISHED") -> None:
         if self.run is None:
             return
-        self.run.finish(exit_code=0 if status == "FINISHED" else 1)
-        self.run = None
+        run, self.run = self.run, None  # closed once: abandon() after a failed finish does not retry it
+        try:
+            run.finish(exit_code=0 if status == "FINISHED" else 1)
+        except self.wandb.errors.Error as e:  # the caller (Recorded) keeps the journal and says how to sync
+            raise RuntimeError(f"W&B could not finish run {self.run_id} at {wandb_base_url()}: "
+                               f"{_first_line(e)}") from None
 
 
 def resolve_model(ref: str, download_root: Path) -> Path:
     """`wandb:<run folder>` (offline: the checkpoint the run's artifact points to) or
     `wandb:<entity/project/name:alias>` (online: downloaded through the API)."""
-    from trainer.errors import UserError
     from trainer.trackers.wandb_reader import read_folder
     target = Path(ref)
     if target.exists():
