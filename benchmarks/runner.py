@@ -54,6 +54,10 @@ def run_suite(ctx: Context, names: list[str]) -> dict:
     trials = sum(getattr(SCENARIOS[n], "planned_trials", lambda p: 0)(ctx.profile) for n in names)
     print(f"plan: {trials} trials in {len(names)} scenario(s), estimated {estimated / 60:.1f} min "
           f"on a 2-core machine", file=sys.stderr)
+    if ctx.stack_mode == "compose":
+        print("compose stack: the trials run on this host against the services' published ports (each forked "
+              "from one preloaded process, which a container per trial would not allow); `make train-container` "
+              "runs the same training job inside the trainer container", file=sys.stderr)
     suite = {"schema_version": results.SCHEMA_VERSION, "run_id": ctx.run_id,
              "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "profile": ctx.profile.to_dict(),
              "plan": {"trials": trials, "estimated_s": estimated},
