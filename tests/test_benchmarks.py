@@ -31,9 +31,9 @@ def test_paired_difference_is_the_mean_per_round_difference_with_its_t_interval(
     base, treat = [10.0, 12.0, 11.0, 13.0], [11.0, 13.5, 11.5, 14.0]  # differences 1, 1.5, .5, 1
     e = stats.paired_difference(base, treat)
     assert e.value == pytest.approx(1.0) and e.n == 4
-    half = 2 * 0.408248 / 2 * 3.182446  # sd/sqrt(n) * t(0.975, 3)
+    half = 0.408248 / 2 * 3.182446  # sd / sqrt(n) * t(0.975, 3)
     assert (e.low, e.high) == (pytest.approx(1 - half, rel=1e-4), pytest.approx(1 + half, rel=1e-4))
-    assert e.p == pytest.approx(0.0213, abs=1e-3)
+    assert e.p == pytest.approx(0.01628, abs=1e-4)  # t = 4.899 on 3 degrees of freedom
     per_step = stats.paired_difference(base, treat, [0.5, 0.5, 0.5, 0.5])
     assert per_step.value == pytest.approx(2.0)
 
