@@ -28,6 +28,7 @@ from typing import Iterable
 # Each SDK's documented switch for its phone-home traffic: MLflow's usage telemetry
 # (mlflow/telemetry/utils.py reads both variables), W&B's error reports (sentry, wandb/env.py).
 TELEMETRY_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "WANDB_ERROR_REPORTING": "false"}
+HTTP_LOG_ENV = "BENCH_HTTP_LOG"  # where a counting trial writes its HTTP records, when not passed to install()
 
 KINDS = ("metrics", "params", "files_model", "rich_media", "run", "other")
 # SDK function/method name -> kind; names not listed are "other"
@@ -183,7 +184,8 @@ def install(tracker: str, http_log: Path | str | None = None) -> CallCounter:
     """Telemetry off, HTTP recorded to `http_log`, the chosen SDK's public surface wrapped.
     Call in the trial's process before the SDK is imported."""
     os.environ.update(TELEMETRY_OFF)
-    if http_log is not None:
+    http_log = http_log or os.environ.get(HTTP_LOG_ENV)
+    if http_log:
         HttpRecorder(Path(http_log)).install()
     counter = CallCounter()
     if tracker == "mlflow":
