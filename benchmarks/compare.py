@@ -12,7 +12,11 @@ from typing import Iterable, Sequence
 
 from scipy import stats as sps
 
+from benchmarks.records import Figure
+from benchmarks.stats import holm
+
 ALPHA = 0.05
+KEY_FIELDS = ("scenario", "quantity", "tracker", "style", "family", "system_metrics", "subject", "scale", "mode")
 
 
 @dataclass(frozen=True)
@@ -52,15 +56,16 @@ class Row:
         return self.p_holm < ALPHA
 
 
-def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm step-down adjusted p-values (monotone, capped at 1)."""
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
-    adjusted, running = [0.0] * m, 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
+def estimate(f: Figure) -> Estimate:
+    """A figure as one run's estimate: identified by its fields, not its label."""
+    key = tuple(str(getattr(f, k)) for k in KEY_FIELDS)
+    label = f.label or " ".join(str(getattr(f, k)) for k in KEY_FIELDS[:-1] if getattr(f, k) not in (None, ""))
+    return Estimate(key, label, float(f.value), float(f.low), float(f.high), f.n, f.unit)
+
+
+def headline_estimates(figures: Iterable[Figure]) -> list[Estimate]:
+    """The headline figures: those that carry an interval (the ones a rerun can disagree with)."""
+    return [estimate(f) for f in figures if f.value is not None and f.low is not None and f.high is not None]
 
 
 def difference(a: Estimate, b: Estimate) -> tuple[float, float, float]:

@@ -28,7 +28,7 @@ from typing import Iterable
 # Each SDK's documented switch for its phone-home traffic: MLflow's usage telemetry
 # (mlflow/telemetry/utils.py reads both variables), W&B's error reports (sentry, wandb/env.py).
 TELEMETRY_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "WANDB_ERROR_REPORTING": "false"}
-HTTP_LOG_ENV = "BENCH_HTTP_LOG"  # where a counting trial writes its HTTP records, when not passed to install()
+HTTP_PREFIX = "HTTP "  # a record written into the trial's own log (stderr) when no file is given
 
 KINDS = ("metrics", "params", "files_model", "rich_media", "run", "other")
 # SDK function/method name -> kind; names not listed are "other"
@@ -75,17 +75,24 @@ def endpoint(path: str) -> str:
 
 class HttpRecorder:
     """Wraps urllib3's per-attempt send (HTTPConnectionPool._make_request); appends one
-    JSON line per attempt to `path`, line-buffered so a record is on disk before exit."""
+    JSON line per attempt to `path` (line-buffered, so a record is on disk before exit),
+    or, without a path, one `HTTP {json}` line to stderr: the benchmark's trial log."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", buffering=1, encoding="utf-8")
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path else None
+        self._file = None
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", buffering=1, encoding="utf-8")
         self._lock = threading.Lock()
 
     def write(self, record: HttpRecord) -> None:
+        line = json.dumps(asdict(record))
         with self._lock:
-            self._file.write(json.dumps(asdict(record)) + "\n")
+            if self._file:
+                self._file.write(line + "\n")
+            else:  # one unbuffered write per line: never interleaved with other output, never lost in a buffer
+                os.write(2, f"\n{HTTP_PREFIX}{line}\n".encode())
 
     def install(self) -> None:
         from urllib3.connectionpool import HTTPConnectionPool
@@ -105,10 +112,14 @@ class HttpRecorder:
 
 
 def read_http(path: Path) -> list[HttpRecord]:
-    """The records of a trial's HTTP log; a line torn by a killed process is skipped."""
+    """The records of a trial's HTTP log, or of its output log (`HTTP {json}` lines among others);
+    a line torn by a killed process is skipped."""
     out = []
     if Path(path).is_file():
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
+        for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+            line = line.removeprefix(HTTP_PREFIX)
+            if not line.startswith("{"):
+                continue
             try:
                 out.append(HttpRecord(**json.loads(line)))
             except (json.JSONDecodeError, TypeError):
@@ -137,11 +148,6 @@ def count_http(records: Iterable[HttpRecord], own_hosts: set[str], skip_paths: t
             by_endpoint[f"{r.method} {r.path}"] += 1
             failed += r.status is None or r.status >= 500 or r.status == 429
     return HttpCount(dict(by_endpoint.most_common()), sum(by_endpoint.values()), dict(others), failed)
-
-
-def http_log_path(out_dir: str | Path, run_name: str) -> Path:
-    """Where a counting trial writes its HTTP records: known to the parent before the trial starts."""
-    return Path(out_dir) / "http" / f"{run_name}.jsonl"
 
 
 class CallCounter:
@@ -181,12 +187,11 @@ class CallCounter:
 
 
 def install(tracker: str, http_log: Path | str | None = None) -> CallCounter:
-    """Telemetry off, HTTP recorded to `http_log`, the chosen SDK's public surface wrapped.
-    Call in the trial's process before the SDK is imported."""
+    """Telemetry off, every HTTP attempt recorded (to `http_log`, else to stderr, which the
+    benchmark keeps as the trial's log), the chosen SDK's public surface wrapped.
+    Call in the trial's process before the tracker is created."""
     os.environ.update(TELEMETRY_OFF)
-    http_log = http_log or os.environ.get(HTTP_LOG_ENV)
-    if http_log:
-        HttpRecorder(Path(http_log)).install()
+    HttpRecorder(Path(http_log) if http_log else None).install()
     counter = CallCounter()
     if tracker == "mlflow":
         import mlflow
@@ -204,9 +209,3 @@ def install(tracker: str, http_log: Path | str | None = None) -> CallCounter:
             counter.wrap_class(cls, "wandb", label)
     return counter
 
-
-def values_in_journal(run_dir: Path | str) -> int:
-    """Every metric value the training loop logged (per step, per epoch, test metrics), from
-    the run's own journal (tracking.jsonl), the same count for every tracker."""
-    from trainer.trackers.journal import read
-    return sum(len(e["values"]) for e in read(run_dir) if e["kind"] == "metrics")

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from benchmarks.probes import HttpRecord, count_http, endpoint, read_http, sdk_kind, values_in_journal
+from benchmarks.probes import HttpRecord, count_http, endpoint, read_http, sdk_kind
 
 
 class Flaky(http.server.BaseHTTPRequestHandler):
@@ -35,10 +35,12 @@ def flaky_server():
     server.shutdown()
 
 
-def run_script(body: str, log, cwd) -> None:
-    script = "from benchmarks.probes import install\n" + f"install('none', {str(log)!r})\n" + textwrap.dedent(body)
+def run_script(body: str, log, cwd) -> str:
+    script = "from benchmarks.probes import install\n" + f"install('none', {str(log) if log else ''!r})\n" + \
+        textwrap.dedent(body)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd, timeout=60)
     assert out.returncode == 0, out.stderr
+    return out.stderr
 
 
 def test_every_attempt_is_recorded_retries_and_exit_handlers_included(flaky_server, tmp_path):
@@ -91,12 +93,16 @@ def test_sdk_calls_sorted_by_kind():
     assert sdk_kind("Run.log", (run,), {"data": {"loss": 0.1}}) == "metrics"
 
 
-def test_values_in_journal_counts_every_logged_value(tmp_path):
-    from trainer.trackers.journal import Journal
-    j = Journal(tmp_path)
-    j.write("run", tracker="mlflow", run_id="x")
-    j.metrics("step", 0, {"train/loss": 1.0})
-    j.metrics("epoch", 0, {"val/loss": 1.0, "val/acc": 0.5})
-    j.metrics("epoch", 0, {"test/loss": 1.0, "test/acc": 0.5, "test/macro_f1": 0.4})
-    j.close()
-    assert values_in_journal(tmp_path) == 6
+
+def test_without_a_file_records_go_to_the_trial_log_among_other_output(flaky_server, tmp_path):
+    from trainer.config import PROJECT_ROOT
+    stderr = run_script(f"""
+        import sys, requests
+        print("training epoch 1", file=sys.stderr, end="")  # a line the record must not merge into
+        requests.get("http://{flaky_server}/a")
+        print("done", file=sys.stderr)
+    """, None, PROJECT_ROOT)
+    (tmp_path / "trial.log").write_text(stderr)
+    records = read_http(tmp_path / "trial.log")
+    assert [(r.host, r.method, r.path, r.status) for r in records] == [(flaky_server, "GET", "/a", 503)]
+    assert "training epoch 1" in stderr and "done" in stderr

@@ -5,23 +5,27 @@ count as tracking traffic), and the same requests in the MLflow server's access
 log, cut to the trial. Telemetry is off, so no other host should appear."""
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.probes import HTTP_LOG_ENV, count_http, http_log_path, read_http, values_in_journal
-from benchmarks.results import figure, scenario
-from benchmarks.scenarios.macro import train_args, trial_weight
+from benchmarks.probes import count_http, read_http
+from benchmarks.records import Arm, Figure, ScenarioResult
+from benchmarks.scenarios.macro import estimate_s, train_spec
 from benchmarks.server_count import log_offset, reconcile, server_requests, settled_offset
 from trainer.trackers.wandb_reader import find_run_file, read_run
 
-ARMS = (("mlflow", "naive"), ("mlflow", "tuned"), ("wandb", "naive"), ("wandb", "tuned"))
+SCENARIO = "api_calls"
+ARMS = (Arm("mlflow", "naive", "full"), Arm("mlflow", "tuned", "full"), Arm("wandb", "naive", "full"),
+        Arm("wandb", "tuned", "full"))
 SDK_KINDS = ("metrics", "params", "files_model", "rich_media", "run")
 
 
+def planned_trials(p) -> int:
+    return len(ARMS)
+
+
 def weight(p) -> float:
-    return len(ARMS) * trial_weight(p)
+    return sum(estimate_s(p, arm) for arm in ARMS)
 
 
 def own_hosts(ctx) -> set[str]:
@@ -39,71 +43,71 @@ def mlflow_access_log(ctx) -> Path | None:
     return log if ctx.stack_mode == "native" and log.exists() else None
 
 
-@contextmanager
-def http_recording(path: Path):
-    """The trial's process finds where to write its HTTP records in its environment."""
-    os.environ[HTTP_LOG_ENV] = str(path)
-    try:
-        yield
-    finally:
-        os.environ.pop(HTTP_LOG_ENV, None)
+def trial_log(ctx) -> Path:
+    """The output log of the trial that just ran: the probe writes its HTTP records there."""
+    return next(ctx.pool.log_dir.glob(f"{ctx.pool.count:03d}-*.log"))
 
 
-def count_trial(ctx, tracker: str, style: str) -> dict:
-    """One counting trial: its SDK calls, client and server HTTP counts, values logged."""
-    name = f"{tracker}-{style}"
-    args = train_args(ctx, tracker, style, f"api-{name}", count_calls=True)
-    path = http_log_path(args["out_dir"], args["run_name"])
+def count_trial(ctx, arm: Arm) -> dict:
+    """One counting trial: its SDK calls, client and server HTTP counts."""
     log = mlflow_access_log(ctx)
     start = log_offset(log) if log else 0
-    with http_recording(path):
-        r = ctx.trial("train", args, f"counting {name}", weight=trial_weight(ctx.profile))
-    records = read_http(path)
-    mlflow_host = f"127.0.0.1:{ctx.settings.mlflow_port}"
-    out = {"tracker": tracker, "style": style, "result": r, "http": count_http(records, own_hosts(ctx)),
-           "values_logged": values_in_journal(r["run_dir"]), "reconciled": None}
+    r = ctx.trial(train_spec(ctx, arm, f"api-{arm.name}", count_calls=True), f"counting {arm.name}",
+                  weight=estimate_s(ctx.profile, arm))
+    records = read_http(trial_log(ctx))
+    out = {"result": r, "http": count_http(records, own_hosts(ctx)), "reconciled": None}
     if log:
-        out["reconciled"] = reconcile(records, server_requests(log, start, settled_offset(log)), mlflow_host)
+        out["reconciled"] = reconcile(records, server_requests(log, start, settled_offset(log)),
+                                      f"127.0.0.1:{ctx.settings.mlflow_port}")
     return out
 
 
-def run(ctx) -> dict:
-    figures, data, not_measured = {}, {}, {}
-    for tracker, style in ARMS:
-        name = f"{tracker}-{style}"
-        c = count_trial(ctx, tracker, style)
-        r, http, values = c["result"], c["http"], c["values_logged"]
+def run(ctx) -> ScenarioResult:
+    figures, data, not_measured = [], {}, {}
+    for arm in ARMS:
+        c = count_trial(ctx, arm)
+        r, http = c["result"], c["http"]
+        mode = ctx.mode.label(arm.tracker)
+
+        def fig(quantity: str, value, unit: str, label: str, subject: str | None = None, **detail) -> None:
+            figures.append(Figure(SCENARIO, quantity, value, unit, 1, tracker=arm.tracker, style=arm.style,
+                                  family=arm.family, subject=subject, mode=mode, label=f"{arm.name}: {label}",
+                                  detail=detail))
         for kind in SDK_KINDS:
-            figures[f"{name}_sdk_calls_{kind}"] = figure(r["sdk_kinds"][kind], "calls", 1, values_logged=values)
-        figures[f"{name}_sdk_calls"] = figure(r["sdk_total"], "calls", 1, values_logged=values)
-        figures[f"{name}_values_logged"] = figure(values, "values", 1)
-        figures[f"{name}_other_host_requests"] = figure(sum(http.other_hosts.values()), "requests", 1)
-        entry = {"sdk_calls": r["sdk_calls"], "http": asdict(http), "values_logged": values}
-        if tracker == "mlflow" or ctx.wandb_mode == "online":
-            figures[f"{name}_http_requests"] = figure(http.own, "requests", 1, values_logged=values,
-                                                      failed=http.failed)
-        if tracker == "wandb" and ctx.wandb_mode == "offline":
-            not_measured[f"{name}_http_requests"] = ("W&B is offline here: the SDK sends no HTTP request, it hands "
-                                                     "records to its local service, which writes the .wandb file")
-            records = read_run(find_run_file(r["run_dir"])).counts
-            figures[f"{name}_records_written"] = figure(sum(records.values()), "records", 1)
+            fig("sdk_calls", r.calls["sdk_kinds"][kind], "calls", f"SDK calls, {kind.replace('_', '/')}", subject=kind)
+        fig("sdk_calls", r.calls["sdk_total"], "calls", "SDK calls in one tracked run, all kinds", subject="total",
+            values_logged=r.values_logged)
+        fig("values_logged", r.values_logged, "values", "metric values logged (test metrics included)")
+        fig("other_host_requests", sum(http.other_hosts.values()), "requests",
+            "HTTP requests to hosts outside the stack (telemetry off: expected 0)", hosts=", ".join(http.other_hosts))
+        entry = {"sdk_calls": r.calls["sdk_calls"], "http": asdict(http), "values_logged": r.values_logged}
+        if arm.tracker == "wandb" and ctx.wandb_mode == "offline":
+            not_measured[f"{arm.name} HTTP requests"] = (
+                "W&B is offline here: the SDK sends no HTTP request, it hands records to its local service, "
+                "which writes the .wandb file")
+            records = read_run(find_run_file(r.run_dir)).counts
+            fig("records_written", sum(records.values()), "records", "records in the .wandb file")
             entry["records"] = records
+        else:
+            fig("http_requests", http.own, "requests", "HTTP requests to the stack in one tracked run (client)",
+                values_logged=r.values_logged, failed=http.failed)
         rec = c["reconciled"]
-        if rec is not None and tracker == "mlflow":
-            figures[f"{name}_server_requests"] = figure(rec.server, "requests", 1, client=rec.client,
-                                                        difference=rec.server - rec.client, explained=rec.explained)
-            figures[f"{name}_artifact_proxy_requests"] = figure(rec.artifact_proxy, "requests", 1)
+        if rec is not None and arm.tracker == "mlflow":
+            fig("server_requests", rec.server, "requests", "requests in the MLflow server's access log",
+                client=rec.client, difference=rec.server - rec.client, explained=rec.explained)
+            fig("artifact_proxy_requests", rec.artifact_proxy, "requests",
+                "artifact requests the MLflow server forwards to S3 (--serve-artifacts)")
             entry["reconciled"] = {**asdict(rec), "explained": rec.explained}
-        data[name] = entry
+        data[arm.name] = entry
     if mlflow_access_log(ctx) is None:
-        not_measured["server_requests"] = ("the MLflow server's access log is read from the native stack's log "
+        not_measured["server requests"] = ("the MLflow server's access log is read from the native stack's log "
                                            "file; in compose mode it is inside the container")
     notes = [
         "SDK calls: calls from our adapter into the SDKs' public functions and methods, by kind (metrics, params, "
         "files/model, rich media, run); the SDK's calls to itself are not counted. W&B's log() counts as rich "
         "media when it carries an image, table or plot.",
         "HTTP requests: every attempt urllib3 sent from the trial's process (requests, boto3, background threads, "
-        "exit handlers; retries count once per attempt), to the stack's own hosts; the trainer's /health check "
+        "retries count once per attempt), to the stack's own hosts; the trainer's /health check "
         "is left out. SDK telemetry is off (MLFLOW_DISABLE_TELEMETRY, DO_NOT_TRACK, WANDB_ERROR_REPORTING); "
         "requests to any other host are counted apart (other_host_requests).",
         "Server requests: lines of the MLflow server's access log written during the trial, /health included "
@@ -111,7 +115,6 @@ def run(ctx) -> dict:
         "that got no response. Artifact proxy requests are those the server forwards to the S3 server "
         "(--serve-artifacts), each one or more S3 requests that no client sees; rclone's S3 server keeps no "
         "access log, so those S3 requests are not counted.",
-        "values_logged: every metric value the training loop logged (per step, per epoch, test metrics), from "
-        "the run's journal (tracking.jsonl).",
+        "values_logged: every metric value handed to the tracker (per step, per epoch, test metrics).",
     ]
-    return scenario(figures, data=data, notes=notes, not_measured=not_measured)
+    return ScenarioResult(figures, data=data, notes=notes, not_measured=not_measured)

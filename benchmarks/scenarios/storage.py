@@ -9,11 +9,20 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.results import figure, scenario
-from benchmarks.scenarios.macro import train_args, trial_weight
+from benchmarks.records import Arm, Figure, MicroSpec, ScenarioResult
+from benchmarks.scenarios.macro import estimate_s, train_spec
 from benchmarks.storage_bytes import (BUCKET_KINDS, bucket_bytes_of_runs, logged_model_ids, postgres_bytes_of_runs,
                                       wandb_folder_bytes)
 from infra.native import S3, Postgres
+
+
+SCENARIO = "storage"
+MLFLOW_ARM, WANDB_ARM = Arm("mlflow", "tuned", "full"), Arm("wandb", "tuned", "full")
+OFFLINE = "offline client file"
+
+
+def planned_trials(p) -> int:
+    return 1  # the W&B per-value run; a training run per tracker only when no other scenario made one
 
 
 def weight(p) -> float:
@@ -39,15 +48,15 @@ def ensure_runs(ctx, client) -> tuple[str, list[str], list[Path]]:
     exp_id, run_ids = tracked_runs(client, ctx.experiment)
     folders = wandb_run_folders(ctx.out)
     if not run_ids:
-        ctx.trial("train", train_args(ctx, "mlflow", "tuned", "storage-mlflow"), "mlflow run", weight=0)
+        ctx.trial(train_spec(ctx, MLFLOW_ARM, "storage-mlflow"), "mlflow run", weight=0)
         exp_id, run_ids = tracked_runs(client, ctx.experiment)
     if not folders:
-        ctx.trial("train", train_args(ctx, "wandb", "tuned", "storage-wandb"), "wandb run", weight=0)
+        ctx.trial(train_spec(ctx, WANDB_ARM, "storage-wandb"), "wandb run", weight=0)
         folders = wandb_run_folders(ctx.out)
     return exp_id, run_ids, folders
 
 
-def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path]) -> tuple[dict, dict]:
+def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path]) -> tuple[list[Figure], dict]:
     s, n = ctx.settings, len(run_ids)
     conn = Postgres(s).connect(s.postgres_db)
     try:
@@ -55,26 +64,34 @@ def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path]) -
         models = logged_model_ids(conn, run_ids)
     finally:
         conn.close()
+    mlflow_mode, figures = ctx.mode.label("mlflow"), []
+
+    def fig(quantity: str, value: float, count: int, tracker: str, label: str, subject: str | None = None,
+            **detail) -> None:
+        figures.append(Figure(SCENARIO, quantity, value, "bytes", count, tracker=tracker, subject=subject,
+                              mode=ctx.mode.label(tracker), label=label, detail=detail))
     table = sum(r.table_bytes for r in relations)
     index = sum(r.index_bytes for r in relations)
-    figures = {
-        "mlflow_run_postgres_table_bytes": figure(table / n, "bytes", n, rows=sum(r.rows for r in relations) / n),
-        "mlflow_run_postgres_index_bytes": figure(index / n, "bytes", n),
-        "mlflow_run_postgres_bytes": figure((table + index) / n, "bytes", n),
-    }
+    fig("run_metadata_bytes", (table + index) / n, n, "mlflow", "MLflow: PostgreSQL bytes per run (table + index)",
+        subject="total", rows=sum(r.rows for r in relations) / n)
+    fig("run_metadata_bytes", table / n, n, "mlflow", "MLflow: PostgreSQL table bytes per run", subject="table")
+    fig("run_metadata_bytes", index / n, n, "mlflow", "MLflow: PostgreSQL index bytes per run", subject="index")
     kinds = bucket_bytes_of_runs(S3(s).client(), s.s3_bucket, exp_id, run_ids, models)
     for kind in BUCKET_KINDS:
         size, objects = kinds.get(kind, (0, 0))
-        figures[f"mlflow_run_bucket_{kind}_bytes"] = figure(size / n, "bytes", n, objects=objects / n)
-    figures["mlflow_run_bucket_bytes"] = figure(sum(b for b, _ in kinds.values()) / n, "bytes", n)
+        fig("run_artifact_bytes", size / n, n, "mlflow", f"MLflow: bucket bytes per run, {kind}", subject=kind,
+            objects=objects / n)
+    fig("run_artifact_bytes", sum(b for b, _ in kinds.values()) / n, n, "mlflow", "MLflow: bucket bytes per run",
+        subject="total")
     w = [wandb_folder_bytes(f) for f in folders]
     if w:
         m = len(w)
-        label = "offline client file"
-        figures["wandb_run_folder_bytes"] = figure(sum(x.folder for x in w) / m, "bytes", m, label=label)
-        figures["wandb_run_folder_without_media_bytes"] = figure(sum(x.folder - x.media for x in w) / m, "bytes", m,
-                                                                 label=label)
-        figures["wandb_run_file_bytes"] = figure(sum(x.run_file for x in w) / m, "bytes", m, label=label)
+        fig("run_folder_bytes", sum(x.folder for x in w) / m, m, "wandb", f"W&B: run folder, with media ({OFFLINE})",
+            subject="with_media")
+        fig("run_folder_bytes", sum(x.folder - x.media for x in w) / m, m, "wandb",
+            f"W&B: run folder without media ({OFFLINE})", subject="without_media")
+        fig("run_metadata_bytes", sum(x.run_file for x in w) / m, m, "wandb", f"W&B: the run's .wandb file ({OFFLINE})",
+            subject="total")
     data = {"relations_per_run": {r.table: {**asdict(r), "table_bytes": r.table_bytes / n,
                                            "index_bytes": r.index_bytes / n, "rows": r.rows / n}
                                   for r in relations if r.rows},
@@ -83,7 +100,7 @@ def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path]) -
     return figures, data
 
 
-def mlflow_values(ctx, n: int) -> tuple[dict, list]:
+def mlflow_values(ctx, n: int) -> tuple[list[Figure], list]:
     """Log n metric values in batches to one bare run; its table and index bytes per value."""
     from mlflow import MlflowClient
     from mlflow.entities import Metric
@@ -102,10 +119,14 @@ def mlflow_values(ctx, n: int) -> tuple[dict, list]:
     finally:
         conn.close()
     metrics = next(r for r in relations if r.table == "metrics")
-    figures = {"mlflow_bytes_per_value": figure(sum(r.table_bytes + r.index_bytes for r in relations) / n,
-                                                "bytes/value", n),
-               "mlflow_metrics_table_bytes_per_value": figure(metrics.table_bytes / n, "bytes/value", n),
-               "mlflow_metrics_index_bytes_per_value": figure(metrics.index_bytes / n, "bytes/value", n)}
+    mode = ctx.mode.label("mlflow")
+    figures = [Figure(SCENARIO, "bytes_per_value", sum(r.table_bytes + r.index_bytes for r in relations) / n,
+                      "bytes/value", n, tracker="mlflow", mode=mode, label="MLflow: PostgreSQL bytes per logged value"),
+               Figure(SCENARIO, "metrics_table_bytes_per_value", metrics.table_bytes / n, "bytes/value", n,
+                      tracker="mlflow", subject="table", mode=mode, label="MLflow: metrics table bytes per value"),
+               Figure(SCENARIO, "metrics_table_bytes_per_value", metrics.index_bytes / n, "bytes/value", n,
+                      tracker="mlflow", subject="index", mode=mode,
+                      label="MLflow: metrics table's index bytes per value (3 indexes)")]
     return figures, [asdict(r) for r in relations if r.rows]
 
 
@@ -119,14 +140,15 @@ def run(ctx) -> dict:
     ctx.advance(2)
     ctx.step(f"mlflow {p.storage_values} values")
     per_value, data["mlflow_values_relations"] = mlflow_values(ctx, p.storage_values)
-    figures |= per_value
+    figures += per_value
     ctx.advance(2 + p.storage_values / 5000)
-    r = ctx.trial("micro", {"tracker": "wandb", "style": "per_step", "calls": p.storage_values // 10, "batch": 10,
-                            "experiment": ctx.experiment, "out_dir": str(ctx.out / "storage")},
-                  f"wandb {p.storage_values} values", weight=p.storage_values / 10000)
+    spec = MicroSpec(tracker="wandb", style="tuned", calls=p.storage_values // 10, warmup=0, values=10,
+                     experiment=ctx.experiment, out_dir=str(ctx.out / "storage"))
+    ctx.trial(spec, f"wandb {p.storage_values} values", weight=p.storage_values / 10000)
     files = sorted((ctx.out / "storage").rglob("*.wandb"), key=lambda f: f.stat().st_mtime)
-    figures["wandb_bytes_per_value"] = figure(files[-1].stat().st_size / p.storage_values, "bytes/value",
-                                              p.storage_values, label="offline client file")
+    figures.append(Figure(SCENARIO, "bytes_per_value", files[-1].stat().st_size / p.storage_values, "bytes/value",
+                          p.storage_values, tracker="wandb", mode=ctx.mode.label("wandb"),
+                          label=f"W&B: .wandb file bytes per logged value ({OFFLINE})"))
     notes = [
         f"MLflow per-run bytes: the {len(run_ids)} tracked training run(s) of this benchmark, summed and divided. "
         "Each table's disk bytes (pg_table_size: heap, free space map, TOAST) and index bytes (pg_indexes_size) "
@@ -142,4 +164,4 @@ def run(ctx) -> dict:
         "in its own database and bucket, which are not measured here." if ctx.wandb_mode == "offline" else
         "W&B online: the local run folder is measured; the server's volume is not reachable from here.",
     ]
-    return scenario(figures, data=data, notes=notes)
+    return ScenarioResult(figures, data=data, notes=notes)
