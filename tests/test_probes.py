@@ -106,3 +106,12 @@ def test_without_a_file_records_go_to_the_trial_log_among_other_output(flaky_ser
     records = read_http(tmp_path / "trial.log")
     assert [(r.host, r.method, r.path, r.status) for r in records] == [(flaky_server, "GET", "/a", 503)]
     assert "training epoch 1" in stderr and "done" in stderr
+
+
+def test_history_reads_spread_over_every_run_in_a_seeded_order():
+    from itertools import islice
+
+    from benchmarks.scenarios.query import spread
+    runs = [f"r{i}" for i in range(10)]
+    first = list(islice(spread(runs), 10))
+    assert sorted(first) == runs and first != runs and first == list(islice(spread(runs), 10))
