@@ -17,7 +17,8 @@ from trainer.trackers.wandb_reader import find_run_file, read_run
 SCENARIO = "api_calls"
 ARMS = (Arm("mlflow", "naive", "full"), Arm("mlflow", "tuned", "full"), Arm("wandb", "naive", "full"),
         Arm("wandb", "tuned", "full"))
-SDK_KINDS = ("metrics", "params", "files_model", "rich_media", "run")
+SDK_KINDS = {"metrics": "metrics", "params": "params and tags", "files_model": "files/model",
+             "rich_media": "rich media (tables, images, plots)", "run": "run lifecycle"}
 
 
 def planned_trials(p) -> int:
@@ -73,8 +74,8 @@ def run(ctx) -> ScenarioResult:
             figures.append(Figure(SCENARIO, quantity, value, unit, 1, tracker=arm.tracker, style=arm.style,
                                   family=arm.family, subject=subject, mode=mode, label=f"{arm.name}: {label}",
                                   detail=detail))
-        for kind in SDK_KINDS:
-            fig("sdk_calls", r.calls["sdk_kinds"][kind], "calls", f"SDK calls, {kind.replace('_', '/')}", subject=kind)
+        for kind, words in SDK_KINDS.items():
+            fig("sdk_calls", r.calls["sdk_kinds"][kind], "calls", f"SDK calls, {words}", subject=kind)
         fig("sdk_calls", r.calls["sdk_total"], "calls", "SDK calls in one tracked run, all kinds", subject="total",
             values_logged=r.values_logged)
         fig("values_logged", r.values_logged, "values", "metric values logged (test metrics included)")
