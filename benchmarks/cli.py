@@ -1,4 +1,4 @@
-"""python -m benchmarks run [--profile quick] [--scenario NAME ...] | report RUN_DIR"""
+"""python -m benchmarks run [--profile quick] [--scenario NAME ...] | report RUN_DIR | compare A B"""
 from __future__ import annotations
 
 import argparse
@@ -55,6 +55,16 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    """Exit 1 when any headline figure differs between the two runs (Holm-corrected)."""
+    from benchmarks.compare import compare, headline_estimates, table
+    from benchmarks.results import all_figures, load
+    a, b = load(args.a), load(args.b)
+    rows, only = compare(headline_estimates(all_figures(a)), headline_estimates(all_figures(b)))
+    print(table(rows, only, a["run_id"], b["run_id"]))
+    return 1 if any(r.flagged for r in rows) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Measure what each tracker costs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,5 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run-id", default=None, help="folder name under --out (default: a timestamp)")
     p = sub.add_parser("report", help="re-render comparison_report.md and the plots from a results.json")
     p.add_argument("run_dir", type=Path, help="results/<run-id> (or results/latest)")
+    p = sub.add_parser("compare", help="do two runs agree? headline figures side by side; exit 1 if any differs")
+    p.add_argument("a", type=Path, help="results/<run-id> (or its results.json)")
+    p.add_argument("b", type=Path, help="another results folder")
     args = parser.parse_args(argv)
-    return run_cli(lambda: {"run": cmd_run, "report": cmd_report}[args.command](args))
+    return run_cli(lambda: {"run": cmd_run, "report": cmd_report, "compare": cmd_compare}[args.command](args))

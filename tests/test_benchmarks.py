@@ -178,5 +178,6 @@ def test_tiny_profile_end_to_end_on_the_native_stack(mlflow_env, xray_data, tmp_
         assert one(figs, quantity="fixed_cost", tracker=tracker, style="tuned", family="full", subject="total")
     assert one(figs, scenario="load", quantity="points_lost").value == 0
     calls = loaded["scenarios"]["api_calls"]["data"]["mlflow-naive-full"]
-    assert calls["http_requests"]["POST /api/2.0/mlflow/runs/log-metric"] >= calls["values_logged"]  # one per value
+    assert calls["http"]["by_endpoint"]["POST /api/2.0/mlflow/runs/log-metric"] >= calls["values_logged"]  # one per value
+    assert calls["http"]["other_hosts"] == {} and calls["reconciled"]["differences"] == {}  # no telemetry; server agrees
     assert render(tmp_path / "e2e").exists()

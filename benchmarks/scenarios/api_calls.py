@@ -1,14 +1,24 @@
-"""API calls: SDK calls made by our code and HTTP requests sent, counted while
-one tracked training run runs, for each tracker and logging style."""
+"""API calls of one tracked training run, per tracker and logging style, counted
+three ways: SDK calls from our code by kind (metrics, files/model, rich media),
+every HTTP request the trial's process sent (by host; only the stack's own hosts
+count as tracking traffic), and the same requests in the MLflow server's access
+log, cut to the trial. Telemetry is off, so no other host should appear."""
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
+
+from benchmarks.probes import count_http, read_http
 from benchmarks.records import Arm, Figure, ScenarioResult
 from benchmarks.scenarios.macro import estimate_s, train_spec
+from benchmarks.server_count import log_offset, reconcile, server_requests, settled_offset
 from trainer.trackers.wandb_reader import find_run_file, read_run
 
 SCENARIO = "api_calls"
 ARMS = (Arm("mlflow", "naive", "full"), Arm("mlflow", "tuned", "full"), Arm("wandb", "naive", "full"),
         Arm("wandb", "tuned", "full"))
+SDK_KINDS = {"metrics": "metrics", "params": "params and tags", "files_model": "files/model",
+             "rich_media": "rich media (tables, images, plots)", "run": "run lifecycle"}
 
 
 def planned_trials(p) -> int:
@@ -19,36 +29,93 @@ def weight(p) -> float:
     return sum(estimate_s(p, arm) for arm in ARMS)
 
 
+def own_hosts(ctx) -> set[str]:
+    """host:port of the stack's servers the client may talk to."""
+    s = ctx.settings
+    hosts = {f"127.0.0.1:{s.mlflow_port}", f"localhost:{s.mlflow_port}", f"127.0.0.1:{s.s3_port}"}
+    if ctx.wandb_mode == "online":
+        hosts.add(f"127.0.0.1:{s.wandb_port}")
+    return hosts
+
+
+def mlflow_access_log(ctx) -> Path | None:
+    """The native stack's MLflow server log (uvicorn access lines); compose keeps it in the container."""
+    log = ctx.settings.state_dir / "logs" / "mlflow.log"
+    return log if ctx.stack_mode == "native" and log.exists() else None
+
+
+def trial_log(ctx) -> Path:
+    """The output log of the trial that just ran: the probe writes its HTTP records there."""
+    return next(ctx.pool.log_dir.glob(f"{ctx.pool.count:03d}-*.log"))
+
+
+def count_trial(ctx, arm: Arm) -> dict:
+    """One counting trial: its SDK calls, client and server HTTP counts."""
+    log = mlflow_access_log(ctx)
+    start = log_offset(log) if log else 0
+    r = ctx.trial(train_spec(ctx, arm, f"api-{arm.name}", count_calls=True), f"counting {arm.name}",
+                  weight=estimate_s(ctx.profile, arm))
+    records = read_http(trial_log(ctx))
+    out = {"result": r, "http": count_http(records, own_hosts(ctx)), "reconciled": None}
+    if log:
+        out["reconciled"] = reconcile(records, server_requests(log, start, settled_offset(log)),
+                                      f"127.0.0.1:{ctx.settings.mlflow_port}")
+    return out
+
+
 def run(ctx) -> ScenarioResult:
     figures, data, not_measured = [], {}, {}
     for arm in ARMS:
-        r = ctx.trial(train_spec(ctx, arm, f"api-{arm.name}", count_calls=True), f"counting {arm.name}",
-                      weight=estimate_s(ctx.profile, arm))
+        c = count_trial(ctx, arm)
+        r, http = c["result"], c["http"]
         mode = ctx.mode.label(arm.tracker)
-        figures.append(Figure(SCENARIO, "sdk_calls", r.calls["sdk_total"], "calls", 1, tracker=arm.tracker,
-                              style=arm.style, family=arm.family, mode=mode,
-                              label=f"{arm.name}: SDK calls in one tracked run",
-                              detail={"values_logged": r.values_logged}))
-        entry = {"sdk_calls": r.calls["sdk_calls"], "http_requests": r.calls["http_requests"],
-                 "values_logged": r.values_logged}
+
+        def fig(quantity: str, value, unit: str, label: str, subject: str | None = None, **detail) -> None:
+            figures.append(Figure(SCENARIO, quantity, value, unit, 1, tracker=arm.tracker, style=arm.style,
+                                  family=arm.family, subject=subject, mode=mode, label=f"{arm.name}: {label}",
+                                  detail=detail))
+        for kind, words in SDK_KINDS.items():
+            fig("sdk_calls", r.calls["sdk_kinds"][kind], "calls", f"SDK calls, {words}", subject=kind)
+        fig("sdk_calls", r.calls["sdk_total"], "calls", "SDK calls in one tracked run, all kinds", subject="total",
+            values_logged=r.values_logged)
+        fig("values_logged", r.values_logged, "values", "metric values logged (test metrics included)")
+        fig("other_host_requests", sum(http.other_hosts.values()), "requests",
+            "HTTP requests to hosts outside the stack (telemetry off: expected 0)", hosts=", ".join(http.other_hosts))
+        entry = {"sdk_calls": r.calls["sdk_calls"], "http": asdict(http), "values_logged": r.values_logged}
         if arm.tracker == "wandb" and ctx.wandb_mode == "offline":
             not_measured[f"{arm.name} HTTP requests"] = (
                 "W&B is offline here: the SDK sends no HTTP request, it hands records to its local service, "
                 "which writes the .wandb file")
             records = read_run(find_run_file(r.run_dir)).counts
-            figures.append(Figure(SCENARIO, "records_written", sum(records.values()), "records", 1,
-                                  tracker=arm.tracker, style=arm.style, family=arm.family, mode=mode,
-                                  label=f"{arm.name}: records in the .wandb file"))
+            fig("records_written", sum(records.values()), "records", "records in the .wandb file")
             entry["records"] = records
         else:
-            figures.append(Figure(SCENARIO, "http_requests", r.calls["http_total"], "requests", 1,
-                                  tracker=arm.tracker, style=arm.style, family=arm.family, mode=mode,
-                                  label=f"{arm.name}: HTTP requests in one tracked run",
-                                  detail={"values_logged": r.values_logged}))
+            fig("http_requests", http.own, "requests", "HTTP requests to the stack in one tracked run (client)",
+                values_logged=r.values_logged, failed=http.failed)
+        rec = c["reconciled"]
+        if rec is not None and arm.tracker == "mlflow":
+            fig("server_requests", rec.server, "requests", "requests in the MLflow server's access log",
+                client=rec.client, difference=rec.server - rec.client, explained=rec.explained)
+            fig("artifact_proxy_requests", rec.artifact_proxy, "requests",
+                "artifact requests the MLflow server forwards to S3 (--serve-artifacts)")
+            entry["reconciled"] = {**asdict(rec), "explained": rec.explained}
         data[arm.name] = entry
-    notes = ["SDK calls: calls from our adapter into the SDK's public functions and methods (wrapped at run time; "
-             "the SDK's calls to itself are not counted). HTTP requests: every request through requests.Session, "
-             "the MLflow client's transport, background async-logging threads included.",
-             "W&B online traffic goes from the wandb-core service process, not the Python process: "
-             "counting it needs a proxy and is not done here."]
+    if mlflow_access_log(ctx) is None:
+        not_measured["server requests"] = ("the MLflow server's access log is read from the native stack's log "
+                                           "file; in compose mode it is inside the container")
+    notes = [
+        "SDK calls: calls from our adapter into the SDKs' public functions and methods, by kind (metrics, params, "
+        "files/model, rich media, run); the SDK's calls to itself are not counted. W&B's log() counts as rich "
+        "media when it carries an image, table or plot.",
+        "HTTP requests: every attempt urllib3 sent from the trial's process (requests, boto3, background threads, "
+        "retries count once per attempt), to the stack's own hosts; the trainer's /health check "
+        "is left out. SDK telemetry is off (MLFLOW_DISABLE_TELEMETRY, DO_NOT_TRACK, WANDB_ERROR_REPORTING); "
+        "requests to any other host are counted apart (other_host_requests).",
+        "Server requests: lines of the MLflow server's access log written during the trial, /health included "
+        "on both sides; a difference from the client's count is explained when it equals the client attempts "
+        "that got no response. Artifact proxy requests are those the server forwards to the S3 server "
+        "(--serve-artifacts), each one or more S3 requests that no client sees; rclone's S3 server keeps no "
+        "access log, so those S3 requests are not counted.",
+        "values_logged: every metric value handed to the tracker (per step, per epoch, test metrics).",
+    ]
     return ScenarioResult(figures, data=data, notes=notes, not_measured=not_measured)

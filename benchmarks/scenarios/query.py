@@ -1,23 +1,34 @@
 """Query latency: with 10, 100 and 1,000 runs in the store, time listing and
-searching runs, reading one metric history, and the MLflow UI's page and the
-REST call it makes to list runs."""
+searching runs, reading metric histories (a different run each call), and the
+REST calls the MLflow UI's experiment page makes (read from MLflow 3.17's UI
+bundle: experiments/get, then runs/search with page size 100, newest first).
+The feature table's probes run here too, against the same server. The
+scenario's experiment is hard-deleted at the end."""
 from __future__ import annotations
 
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import cycle
 
 import requests
 
+from benchmarks.cleanup import hard_delete
+from benchmarks.features import CI_ROWS, DOCUMENTED, probe_rows
 from benchmarks.records import Figure, ScenarioResult
 from benchmarks.stats import summarize
 
 SCENARIO = "query"
 
-OPS = ("list_runs", "search_runs", "metric_history", "ui_page", "ui_runs_search")
+OPS = ("list_runs", "search_runs", "metric_history", "ui_experiment", "ui_runs_search")
+# The experiment page's runs table (mlflow/server/js, 3.17.2): searchRuns with max_results 100
+# (the page size) ordered by attributes.start_time DESC, active runs only.
+UI_PAGE_SIZE = 100
+UI_ORDER = ["attributes.start_time DESC"]
 
 
 def weight(p) -> float:
-    return max(p.query_run_counts) / 40 + len(p.query_run_counts) * len(OPS) * p.query_repeats / 20
+    return max(p.query_run_counts) / 40 + len(p.query_run_counts) * len(OPS) * p.query_repeats / 20 + 20
 
 
 def populate(client, exp_id: str, first: int, last: int, steps: int) -> list[str]:
@@ -36,6 +47,14 @@ def populate(client, exp_id: str, first: int, last: int, steps: int) -> list[str
 
     with ThreadPoolExecutor(4) as pool:  # populating is set-up, not what is measured
         return list(pool.map(one, range(first, last)))
+
+
+def spread(run_ids: list[str], seed: int = 0):
+    """Run ids in a seeded random order, cycled: each history read hits another run, so no
+    single run's rows stay hot in the database's cache."""
+    order = list(run_ids)
+    random.Random(seed).shuffle(order)
+    return cycle(order)
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -57,24 +76,28 @@ def run(ctx) -> ScenarioResult:
     exp_id = client.create_experiment(name)
     session = requests.Session()
     auth = (ctx.settings.mlflow_admin_user, ctx.settings.mlflow_admin_password) if ctx.settings.mlflow_auth else None
+    histories = None
     ops = {
         "list_runs": lambda: client.search_runs([exp_id], max_results=1000),
         "search_runs": lambda: client.search_runs([exp_id], "metrics.acc > 0.5 and params.lr = '0.01'",
                                                   order_by=["metrics.loss ASC"], max_results=100),
-        "metric_history": lambda: client.get_metric_history(run_ids[0], "loss"),
-        "ui_page": lambda: session.get(f"{uri}/", auth=auth, timeout=30).raise_for_status(),
+        "metric_history": lambda: client.get_metric_history(next(histories), "loss"),
+        "ui_experiment": lambda: session.get(f"{uri}/ajax-api/2.0/mlflow/experiments/get", auth=auth, timeout=30,
+                                             params={"experiment_id": exp_id}).raise_for_status(),
         "ui_runs_search": lambda: session.post(f"{uri}/ajax-api/2.0/mlflow/runs/search", auth=auth, timeout=30, json={
-            "experiment_ids": [exp_id], "max_results": 100, "order_by": ["attributes.start_time DESC"],
+            "experiment_ids": [exp_id], "filter": "", "max_results": UI_PAGE_SIZE, "order_by": UI_ORDER,
             "run_view_type": "ACTIVE_ONLY"}).raise_for_status(),
     }
     figures, series = [], {op: [] for op in OPS}
     run_ids: list[str] = []
+    features: list = []
     try:
         for count in p.query_run_counts:
             ctx.step(f"storing {count} runs")
             added = count - len(run_ids)
             run_ids += populate(client, exp_id, len(run_ids), count, p.query_steps)
             ctx.advance(added / 40)
+            histories = spread(run_ids)
             for op in OPS:
                 ctx.step(f"{count} runs: {op}")
                 s = summarize(timed(ops[op], p.query_repeats))
@@ -84,13 +107,22 @@ def run(ctx) -> ScenarioResult:
                                       detail={"p95": s["p95"], "mean": s["mean"]}))
                 series[op].append({"runs": count, "p50": s["p50"], "p95": s["p95"]})
                 ctx.advance(p.query_repeats / 20)
+        ctx.step("feature probes")
+        features = probe_rows(uri, exp_id, ctx.out / "feature-probes", name)
     finally:
-        client.delete_experiment(exp_id)  # keep the user's MLflow UI free of thousands of probe runs
+        ctx.step("hard-deleting the query experiment")
+        hard_delete(ctx.settings, uri, name)  # nothing piles up in the trash across benchmark runs
     not_measured = {"wandb_queries": "no W&B server without Docker; offline runs have no query API"
                     if ctx.wandb_mode == "offline" else
                     "W&B query latency through wandb.Api is not implemented in this harness yet"}
     notes = [f"Runs are stored through MlflowClient.log_batch ({p.query_steps}-step loss history, 3 more metrics, "
-             f"3 params each); every operation is timed {p.query_repeats} times after one warm-up call.",
-             "ui_page is the UI's HTML; ui_runs_search is the REST call the experiment page makes to list runs. "
-             "The experiment is deleted afterwards (MLflow keeps it in its trash until `mlflow gc`)."]
-    return ScenarioResult(figures, data={"series": series}, notes=notes, not_measured=not_measured)
+             f"3 params each); every operation is timed {p.query_repeats} times after one warm-up call; "
+             "metric_history reads a different run each call (a seeded shuffle of all stored runs).",
+             "ui_experiment and ui_runs_search are the REST calls the MLflow UI's experiment page makes "
+             f"(experiments/get; runs/search, {UI_PAGE_SIZE} runs per page, {UI_ORDER[0]}), read from the UI "
+             "code of the installed MLflow; the page's rendering in a browser is timed elsewhere.",
+             "The scenario's experiment is hard-deleted at the end (`mlflow gc`, run in-process: the database "
+             "URI never appears in a process's arguments)."]
+    rows = [*features, *CI_ROWS, *DOCUMENTED]
+    return ScenarioResult(figures, data={"series": series, "features": [r.to_dict() for r in rows]}, notes=notes,
+                          not_measured=not_measured)

@@ -1,119 +1,167 @@
-"""Storage: bytes per run and per logged value in each backend: PostgreSQL
-relation sizes and bucket bytes before/after (MLflow), the run folder (W&B)."""
+"""Storage: bytes per tracked run in each store, measured over the benchmark's own
+tracked training runs (macro's and api_calls', when they ran) and divided, so one
+run's figure is not page-granular: PostgreSQL table and index bytes apart, bucket
+bytes by kind (MLflow); the offline W&B run folder with and without media. Bytes
+per logged value from one run of many values."""
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
-
-import psycopg2
 
 from benchmarks.records import Arm, Figure, MicroSpec, ScenarioResult
 from benchmarks.scenarios.macro import estimate_s, train_spec
+from benchmarks.storage_bytes import (BUCKET_KINDS, bucket_bytes_of_runs, logged_model_ids, postgres_bytes_of_runs,
+                                      wandb_folder_bytes)
+from infra.native import S3, Postgres
+
 
 SCENARIO = "storage"
 MLFLOW_ARM, WANDB_ARM = Arm("mlflow", "tuned", "full"), Arm("wandb", "tuned", "full")
-
-RELATIONS = """
-SELECT c.relname, pg_total_relation_size(c.oid)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'public' AND c.relkind = 'r'
-"""
+OFFLINE = "offline client file"
 
 
 def planned_trials(p) -> int:
-    return 3
+    return 1  # the W&B per-value run; a training run per tracker only when no other scenario made one
 
 
 def weight(p) -> float:
-    return estimate_s(p, MLFLOW_ARM) + estimate_s(p, WANDB_ARM) + 4 + p.storage_values / 5000
+    return 4 + p.storage_values / 5000 + p.storage_values / 10000
 
 
-def pg_sizes(s) -> dict[str, int]:
-    with psycopg2.connect(host="127.0.0.1", port=s.postgres_port, user=s.postgres_user,
-                          password=s.postgres_password, dbname=s.postgres_db) as conn, conn.cursor() as cur:
-        cur.execute(RELATIONS)
-        rows = dict(cur.fetchall())
-    conn.close()
-    return rows
+def tracked_runs(client, experiment: str) -> tuple[str | None, list[str]]:
+    """The experiment's MLflow training runs (the adapter tags each with its log style)."""
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return None, []
+    runs = client.search_runs([exp.experiment_id], "tags.log_style != ''", max_results=5000)
+    return exp.experiment_id, [r.info.run_id for r in runs if r.info.status == "FINISHED"]
 
 
-def bucket_bytes(s) -> tuple[int, int]:
-    import boto3
-    client = boto3.client("s3", endpoint_url=s.s3_url, aws_access_key_id=s.s3_access_key,
-                          aws_secret_access_key=s.s3_secret_key, region_name="us-east-1")
-    total = count = 0
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=s.s3_bucket):
-        for obj in page.get("Contents", []):
-            total += obj["Size"]
-            count += 1
-    return total, count
+def wandb_run_folders(out: Path) -> list[Path]:
+    """Offline W&B folders of the benchmark's training runs (results/<id>/runs/<run>/wandb/offline-run-*)."""
+    return sorted((out / "runs").glob("*/wandb/offline-run-*"))
 
 
-def folder_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+def ensure_runs(ctx, client) -> tuple[str, list[str], list[Path]]:
+    """Runs to measure; when no other scenario made any (storage run alone), one tracked run per tracker."""
+    exp_id, run_ids = tracked_runs(client, ctx.experiment)
+    folders = wandb_run_folders(ctx.out)
+    if not run_ids:
+        ctx.trial(train_spec(ctx, MLFLOW_ARM, "storage-mlflow"), "mlflow run", weight=0)
+        exp_id, run_ids = tracked_runs(client, ctx.experiment)
+    if not folders:
+        ctx.trial(train_spec(ctx, WANDB_ARM, "storage-wandb"), "wandb run", weight=0)
+        folders = wandb_run_folders(ctx.out)
+    return exp_id, run_ids, folders
 
 
-def delta(before: dict, after: dict) -> dict[str, int]:
-    return {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path]) -> tuple[list[Figure], dict]:
+    s, n = ctx.settings, len(run_ids)
+    conn = Postgres(s).connect(s.postgres_db)
+    try:
+        relations = postgres_bytes_of_runs(conn, run_ids)
+        models = logged_model_ids(conn, run_ids)
+    finally:
+        conn.close()
+    mlflow_mode, figures = ctx.mode.label("mlflow"), []
+
+    def fig(quantity: str, value: float, count: int, tracker: str, label: str, subject: str | None = None,
+            **detail) -> None:
+        figures.append(Figure(SCENARIO, quantity, value, "bytes", count, tracker=tracker, subject=subject,
+                              mode=ctx.mode.label(tracker), label=label, detail=detail))
+    table = sum(r.table_bytes for r in relations)
+    index = sum(r.index_bytes for r in relations)
+    fig("run_metadata_bytes", (table + index) / n, n, "mlflow", "MLflow: PostgreSQL bytes per run (table + index)",
+        subject="total", rows=sum(r.rows for r in relations) / n)
+    fig("run_metadata_bytes", table / n, n, "mlflow", "MLflow: PostgreSQL table bytes per run", subject="table")
+    fig("run_metadata_bytes", index / n, n, "mlflow", "MLflow: PostgreSQL index bytes per run", subject="index")
+    kinds = bucket_bytes_of_runs(S3(s).client(), s.s3_bucket, exp_id, run_ids, models)
+    for kind in BUCKET_KINDS:
+        size, objects = kinds.get(kind, (0, 0))
+        fig("run_artifact_bytes", size / n, n, "mlflow", f"MLflow: bucket bytes per run, {kind}", subject=kind,
+            objects=objects / n)
+    fig("run_artifact_bytes", sum(b for b, _ in kinds.values()) / n, n, "mlflow", "MLflow: bucket bytes per run",
+        subject="total")
+    w = [wandb_folder_bytes(f) for f in folders]
+    if w:
+        m = len(w)
+        fig("run_folder_bytes", sum(x.folder for x in w) / m, m, "wandb", f"W&B: run folder, with media ({OFFLINE})",
+            subject="with_media")
+        fig("run_folder_bytes", sum(x.folder - x.media for x in w) / m, m, "wandb",
+            f"W&B: run folder without media ({OFFLINE})", subject="without_media")
+        fig("run_metadata_bytes", sum(x.run_file for x in w) / m, m, "wandb", f"W&B: the run's .wandb file ({OFFLINE})",
+            subject="total")
+    data = {"relations_per_run": {r.table: {**asdict(r), "table_bytes": r.table_bytes / n,
+                                           "index_bytes": r.index_bytes / n, "rows": r.rows / n}
+                                  for r in relations if r.rows},
+            "bucket_per_run": {k: {"bytes": b / n, "objects": o / n} for k, (b, o) in kinds.items()},
+            "mlflow_runs": n, "wandb_folders": [asdict(x) for x in w]}
+    return figures, data
 
 
-def mlflow_values(ctx, n: int) -> tuple[int, dict]:
-    """Log n metric values in batches to one bare run; Postgres bytes that took."""
+def mlflow_values(ctx, n: int) -> tuple[list[Figure], list]:
+    """Log n metric values in batches to one bare run; its table and index bytes per value."""
     from mlflow import MlflowClient
     from mlflow.entities import Metric
     client = MlflowClient(ctx.client_env["MLFLOW_TRACKING_URI"])
     exp = client.get_experiment_by_name(ctx.experiment)
     exp_id = exp.experiment_id if exp else client.create_experiment(ctx.experiment)
-    before = pg_sizes(ctx.settings)
     run = client.create_run(exp_id, run_name="storage-values")
     now = int(time.time() * 1000)
     for first in range(0, n, 1000):
         client.log_batch(run.info.run_id, metrics=[Metric("storage/value", float(i), now, i)
                                                    for i in range(first, min(first + 1000, n))])
     client.set_terminated(run.info.run_id)
-    d = delta(before, pg_sizes(ctx.settings))
-    return sum(d.values()), d
+    conn = Postgres(ctx.settings).connect(ctx.settings.postgres_db)
+    try:
+        relations = postgres_bytes_of_runs(conn, [run.info.run_id])
+    finally:
+        conn.close()
+    metrics = next(r for r in relations if r.table == "metrics")
+    mode = ctx.mode.label("mlflow")
+    figures = [Figure(SCENARIO, "bytes_per_value", sum(r.table_bytes + r.index_bytes for r in relations) / n,
+                      "bytes/value", n, tracker="mlflow", mode=mode, label="MLflow: PostgreSQL bytes per logged value"),
+               Figure(SCENARIO, "metrics_table_bytes_per_value", metrics.table_bytes / n, "bytes/value", n,
+                      tracker="mlflow", subject="table", mode=mode, label="MLflow: metrics table bytes per value"),
+               Figure(SCENARIO, "metrics_table_bytes_per_value", metrics.index_bytes / n, "bytes/value", n,
+                      tracker="mlflow", subject="index", mode=mode,
+                      label="MLflow: metrics table's index bytes per value (3 indexes)")]
+    return figures, [asdict(r) for r in relations if r.rows]
 
 
-def run(ctx) -> ScenarioResult:
-    p, s = ctx.profile, ctx.settings
-    figures, data, notes = [], {}, []
-
-    def fig(quantity: str, value: float, unit: str, n: int, tracker: str, label: str, **detail) -> None:
-        figures.append(Figure(SCENARIO, quantity, value, unit, n, tracker=tracker, mode=ctx.mode.label(tracker),
-                              label=label, detail=detail))
-    # one tracked training run per tracker
-    pg0, (b0, n0) = pg_sizes(s), bucket_bytes(s)
-    r = ctx.trial(train_spec(ctx, MLFLOW_ARM, "storage-mlflow"), "mlflow run", weight=estimate_s(p, MLFLOW_ARM))
-    pg1, (b1, n1) = pg_sizes(s), bucket_bytes(s)
-    pg_delta = delta(pg0, pg1)
-    fig("run_metadata_bytes", sum(pg_delta.values()), "bytes", 1, "mlflow", "MLflow: PostgreSQL growth for one run",
-        values_logged=r.values_logged)
-    fig("run_artifact_bytes", b1 - b0, "bytes", 1, "mlflow", "MLflow: bucket growth for one run", objects=n1 - n0)
-    r = ctx.trial(train_spec(ctx, WANDB_ARM, "storage-wandb"), "wandb run", weight=estimate_s(p, WANDB_ARM))
-    run_folder = next(Path(r.run_dir).glob("wandb/*run-*"))
-    wandb_file = next(run_folder.glob("*.wandb"))
-    fig("run_folder_bytes", folder_bytes(run_folder), "bytes", 1, "wandb", "W&B: offline run folder",
-        values_logged=r.values_logged)
-    fig("run_metadata_bytes", wandb_file.stat().st_size, "bytes", 1, "wandb", "W&B: the run's .wandb file")
-    data["mlflow_run_relations"] = pg_delta
-    # bytes per logged value, from many values so page granularity (8 KiB) does not dominate
+def run(ctx) -> dict:
+    from mlflow import MlflowClient
+    p = ctx.profile
+    client = MlflowClient(ctx.client_env["MLFLOW_TRACKING_URI"])
+    ctx.step("measuring the benchmark's tracked runs")
+    exp_id, run_ids, folders = ensure_runs(ctx, client)
+    figures, data = per_run_figures(ctx, exp_id, run_ids, folders)
+    ctx.advance(2)
     ctx.step(f"mlflow {p.storage_values} values")
-    total, rel = mlflow_values(ctx, p.storage_values)
-    fig("bytes_per_value", total / p.storage_values, "bytes/value", p.storage_values, "mlflow",
-        "MLflow: PostgreSQL bytes per logged value")
-    data["mlflow_values_relations"] = rel
-    ctx.advance(2 + p.storage_values / 10000)
-    spec = MicroSpec(tracker="wandb", style="tuned", calls=p.storage_values, warmup=0, values=1,
+    per_value, data["mlflow_values_relations"] = mlflow_values(ctx, p.storage_values)
+    figures += per_value
+    ctx.advance(2 + p.storage_values / 5000)
+    spec = MicroSpec(tracker="wandb", style="tuned", calls=p.storage_values // 10, warmup=0, values=10,
                      experiment=ctx.experiment, out_dir=str(ctx.out / "storage"))
-    ctx.trial(spec, f"wandb {p.storage_values} values", weight=2 + p.storage_values / 10000)
+    ctx.trial(spec, f"wandb {p.storage_values} values", weight=p.storage_values / 10000)
     files = sorted((ctx.out / "storage").rglob("*.wandb"), key=lambda f: f.stat().st_mtime)
-    fig("bytes_per_value", files[-1].stat().st_size / p.storage_values, "bytes/value", p.storage_values, "wandb",
-        "W&B: .wandb file bytes per logged value (offline client file)")
-    notes += ["MLflow bytes are PostgreSQL relation sizes (tables, indexes, TOAST) after minus before; "
-              "artifacts are the bucket's object bytes. Per-value figures come from one run logging "
-              f"{p.storage_values} values of one metric (MLflow: log_batch; W&B: one log per value).",
-              "W&B bytes are the offline run folder and its .wandb file; a W&B server stores them in its own "
-              "database and bucket, which are not measured here." if ctx.wandb_mode == "offline" else
-              "W&B online: the local run folder is measured; the server's volume is not reachable from here."]
+    figures.append(Figure(SCENARIO, "bytes_per_value", files[-1].stat().st_size / p.storage_values, "bytes/value",
+                          p.storage_values, tracker="wandb", mode=ctx.mode.label("wandb"),
+                          label=f"W&B: .wandb file bytes per logged value ({OFFLINE})"))
+    notes = [
+        f"MLflow per-run bytes: the {len(run_ids)} tracked training run(s) of this benchmark, summed and divided. "
+        "Each table's disk bytes (pg_table_size: heap, free space map, TOAST) and index bytes (pg_indexes_size) "
+        "are attributed to the runs by their rows' share of the table's tuple bytes (pg_column_size), so a "
+        "figure is not rounded to 8 KiB pages (free space in a table, e.g. left by deleted runs, is shared out "
+        "too). Tables that hold no run's rows (experiments, registry) are left out.",
+        "Bucket bytes: the objects under the runs' artifact folders and their logged models' folders, by kind "
+        "(checkpoint, model, plots, tables: JSON/CSV files, other).",
+        f"Per-value figures: one run logging {p.storage_values} values of one metric (MLflow: log_batch; W&B: "
+        "a log of 10 values per step); MLflow's metrics table keeps three indexes (primary key, run, "
+        "run/key/step), whose bytes are given apart.",
+        "W&B figures are the offline client's run folder (.wandb file, media files); a W&B server stores runs "
+        "in its own database and bucket, which are not measured here." if ctx.wandb_mode == "offline" else
+        "W&B online: the local run folder is measured; the server's volume is not reachable from here.",
+    ]
     return ScenarioResult(figures, data=data, notes=notes)

@@ -1,0 +1,113 @@
+"""`python -m benchmarks compare A B`: do two benchmark runs agree?
+
+Every headline figure (a figure with an interval) of both results folders side
+by side, the difference B - A with its interval, and a flag where that interval
+excludes 0 after a Holm correction across the figures compared. Each run's
+standard error comes from its own interval: half its width over the t quantile
+at the figure's n; the difference's degrees of freedom by Welch-Satterthwaite."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from scipy import stats as sps
+
+from benchmarks.records import Figure
+from benchmarks.stats import holm
+
+ALPHA = 0.05
+KEY_FIELDS = ("scenario", "quantity", "tracker", "style", "family", "system_metrics", "subject", "scale", "mode")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One headline figure of one run: what it is (key), its value and interval."""
+    key: tuple[str, ...]
+    label: str
+    value: float
+    low: float
+    high: float
+    n: int
+    unit: str
+    confidence: float = 0.95
+
+    @property
+    def se(self) -> float:
+        """Standard error implied by the interval (asymmetric intervals: their mean half-width)."""
+        half = (self.high - self.low) / 2
+        return half / sps.t.ppf(0.5 + self.confidence / 2, max(self.n - 1, 1))
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    unit: str
+    a: Estimate
+    b: Estimate
+    diff: float          # b - a
+    low: float           # interval of the difference at the Holm-adjusted level
+    high: float
+    level: float         # that interval's confidence
+    p: float             # unadjusted two-sided p of "no difference"
+    p_holm: float
+
+    @property
+    def flagged(self) -> bool:
+        return self.p_holm < ALPHA
+
+
+def estimate(f: Figure) -> Estimate:
+    """A figure as one run's estimate: identified by its fields, not its label."""
+    key = tuple(str(getattr(f, k)) for k in KEY_FIELDS)
+    label = f.label or " ".join(str(getattr(f, k)) for k in KEY_FIELDS[:-1] if getattr(f, k) not in (None, ""))
+    return Estimate(key, label, float(f.value), float(f.low), float(f.high), f.n, f.unit)
+
+
+def headline_estimates(figures: Iterable[Figure]) -> list[Estimate]:
+    """The headline figures: those that carry an interval (the ones a rerun can disagree with)."""
+    return [estimate(f) for f in figures if f.value is not None and f.low is not None and f.high is not None]
+
+
+def difference(a: Estimate, b: Estimate) -> tuple[float, float, float]:
+    """b - a, its standard error, Welch-Satterthwaite degrees of freedom."""
+    va, vb = a.se ** 2, b.se ** 2
+    se = (va + vb) ** 0.5
+    dfa, dfb = max(a.n - 1, 1), max(b.n - 1, 1)
+    df = (va + vb) ** 2 / (va ** 2 / dfa + vb ** 2 / dfb) if va + vb > 0 else float(dfa + dfb)
+    return b.value - a.value, se, df
+
+
+def compare(first: Iterable[Estimate], second: Iterable[Estimate]) -> tuple[list[Row], list[str]]:
+    """Rows for the figures both runs have, and the labels found in only one of them."""
+    a, b = {e.key: e for e in first}, {e.key: e for e in second}
+    common = [k for k in a if k in b]
+    only = [f"{a[k].label} (only in A)" for k in a if k not in b] + [f"{b[k].label} (only in B)" for k in b if k not in a]
+    parts = [difference(a[k], b[k]) for k in common]
+    # no uncertainty on either side (se 0): equal values agree, any difference differs
+    pvalues = [float(2 * sps.t.sf(abs(d) / se, df)) if se > 0 else float(d == 0) for d, se, df in parts]
+    adjusted = holm(pvalues)
+    m = len(common)
+    ranks = {i: r for r, i in enumerate(sorted(range(m), key=lambda i: pvalues[i]))}
+    rows = []
+    for i, k in enumerate(common):
+        d, se, df = parts[i]
+        level = 1 - ALPHA / (m - ranks[i])  # Holm's level for this figure's rank
+        half = sps.t.ppf(0.5 + level / 2, df) * se
+        rows.append(Row(a[k].label, a[k].unit, a[k], b[k], d, d - half, d + half, level, pvalues[i], adjusted[i]))
+    return rows, only
+
+
+def table(rows: list[Row], only: list[str], name_a: str, name_b: str) -> str:
+    """A markdown table of the comparison, flagged rows marked."""
+    lines = [f"| figure | A: {name_a} | B: {name_b} | B - A [interval] | Holm p | |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.label} | {_est(r.a)} | {_est(r.b)} | {r.diff:+.3g} [{r.low:+.3g}, {r.high:+.3g}] "
+                     f"({r.level:.1%}) | {r.p_holm:.3g} | {'**differs**' if r.flagged else 'agrees'} |")
+    flagged = sum(r.flagged for r in rows)
+    lines += ["", f"{len(rows)} figure(s) compared, {flagged} differ (Holm-corrected, alpha {ALPHA})."]
+    lines += [f"- not compared: {o}" for o in only]
+    return "\n".join(lines)
+
+
+def _est(e: Estimate) -> str:
+    return f"{e.value:.3g} [{e.low:.3g}, {e.high:.3g}] {e.unit}".rstrip()
