@@ -67,5 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run-id", default=None, help="folder name under --out (default: a timestamp)")
     p = sub.add_parser("report", help="re-render comparison_report.md and the plots from a results.json")
     p.add_argument("run_dir", type=Path, help="results/<run-id> (or results/latest)")
+    sub.add_parser("gpu-check", add_help=False, help="the seed's job on one GPU (docs/gpu/README.md); "
+                                                     "`python -m benchmarks gpu-check --help` for its flags")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["gpu-check"]:  # its own parser (python -m benchmarks.gpu_check)
+        from benchmarks.gpu_check import main as gpu_check
+        return gpu_check(argv[1:])
     args = parser.parse_args(argv)
     return run_cli(lambda: {"run": cmd_run, "report": cmd_report}[args.command](args))
