@@ -78,3 +78,8 @@ test: setup
 ## Only the fault tests: servers killed, long outages, crashed trainers, resume
 test-faults: setup
 	$(PY) -m pytest tests/test_reliability.py
+
+.PHONY: gpu-wheels
+## Download the W&B and mlflow-skinny wheels the GPU check carries to a lent GPU machine (docs/gpu/README.md)
+gpu-wheels: setup
+	PY=$(PY) bash benchmarks/gpu_wheels.sh

