@@ -88,3 +88,7 @@ pull-check: setup
 ## Compose: train once in the trainer container (GPU when present) on DATA_DIR of .env (TRACKER=mlflow|wandb|both)
 train-container: up
 	$(PY) -m infra train-container $(or $(TRACKER),both)
+.PHONY: gpu-wheels
+## Download the W&B and mlflow-skinny wheels the GPU check carries to a lent GPU machine (docs/gpu/README.md)
+gpu-wheels: setup
+	PY=$(PY) bash benchmarks/gpu_wheels.sh

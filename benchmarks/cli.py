@@ -80,5 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("compare", help="do two runs agree? headline figures side by side; exit 1 if any differs")
     p.add_argument("a", type=Path, help="results/<run-id> (or its results.json)")
     p.add_argument("b", type=Path, help="another results folder")
+    sub.add_parser("gpu-check", add_help=False, help="the seed's job on one GPU (docs/gpu/README.md); "
+                                                     "`python -m benchmarks gpu-check --help` for its flags")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["gpu-check"]:  # its own parser (python -m benchmarks.gpu_check)
+        from benchmarks.gpu_check import main as gpu_check
+        return gpu_check(argv[1:])
     args = parser.parse_args(argv)
     return run_cli(lambda: {"run": cmd_run, "report": cmd_report, "compare": cmd_compare}[args.command](args))

@@ -153,10 +153,12 @@ def cmd_experiments(args) -> None:
 
 COMMANDS = {"model-summary": cmd_model_summary, "make-data": cmd_make_data, "train": cmd_train, "sync": cmd_sync,
             "experiments": cmd_experiments, "evaluate": cmd_evaluate}
+NO_TRACKER = ("model-summary", "make-data")  # these run where no stack is (the GPU machine): no stack env
 
 
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
-    from trainer.trackers.location import apply_stack_env
-    apply_stack_env()  # where `make up` put the trackers, unless the environment says otherwise
+    if args.command not in NO_TRACKER:
+        from trainer.trackers.location import apply_stack_env
+        apply_stack_env()  # where `make up` put the trackers, unless the environment says otherwise
     return run_cli(lambda: COMMANDS[args.command](args))

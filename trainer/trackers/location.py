@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import requests
-from dotenv import dotenv_values
 
 from trainer.config import PROJECT_ROOT
 from trainer.errors import UserError
@@ -17,6 +16,7 @@ def apply_stack_env() -> dict[str, str]:
     """Set tracker variables the user did not set from the stack's client.env; returns those set."""
     if not CLIENT_ENV.exists():
         return {}
+    from dotenv import dotenv_values  # only here: machines without a stack (the GPU check's) lack python-dotenv
     added = {k: v for k, v in dotenv_values(CLIENT_ENV).items() if v is not None and k not in os.environ}
     os.environ.update(added)
     return added
