@@ -27,6 +27,7 @@ from trainer.config import LOG_STYLES
 NONE = Arm()
 TRACKED_STYLES = tuple(s for s in ("naive", "tuned", "deferred") if s in LOG_STYLES)
 METRIC_ARMS = (NONE, *(Arm(t, s) for t in ("mlflow", "wandb") for s in TRACKED_STYLES))
+WARMUP_ARMS = (NONE, Arm("mlflow", "tuned"), Arm("wandb", "tuned"))
 SCENARIO = "macro"
 FIXED_PHASES = tuple(p for p in PHASES if p != "loop")
 ORDER_SEED = 20261127
@@ -53,7 +54,8 @@ def estimate_s(p, arm: Arm) -> float:
 
 def plan(p) -> list[tuple[int, Arm]]:
     """(round, arm) for every trial; round < 0 is warm-up."""
-    out = [(r - p.macro_warmup, arm) for r in range(p.macro_warmup) for arm in METRIC_ARMS]
+    # warm-up: one trial per tracker (image cache, page cache, server), then paired rounds
+    out = [(r - p.macro_warmup, arm) for r in range(p.macro_warmup) for arm in WARMUP_ARMS]
     for r in range(p.macro_rounds):
         out += [(r, arm) for arm in METRIC_ARMS + (extra_arms(p) if r < p.extra_rounds else ())]
     return out
