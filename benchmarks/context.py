@@ -127,6 +127,11 @@ class Context:
     def trial(self, spec: TrialSpec, label: str, weight: float = 1.0, timeout: float = 3600):
         """Run one trial in a fresh process and return its typed result."""
         self.step(label)
+        if spec.cold_process:  # its figures include the imports: a new interpreter, not a fork
+            try:
+                return self.cold_trial(spec, label, timeout)
+            finally:
+                self.advance(weight)
         if self.pool is None:
             self.pool = TrialPool({**self.client_env, **TRIAL_ENV, "WANDB_DATA_DIR": str(self.out / "wandb-data")},
                                   self.out / "logs")
@@ -134,6 +139,15 @@ class Context:
             return self.pool.run(spec, label, timeout)
         finally:
             self.advance(weight)
+
+    def cold_trial(self, spec: TrialSpec, label: str, timeout: float):
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.worker", spec.to_json()], capture_output=True,
+                              text=True, env=self.env(), cwd=PROJECT_ROOT, timeout=timeout)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+        if proc.returncode != 0 or not lines:
+            tail = "\n".join((proc.stderr or "").strip().splitlines()[-12:])
+            raise TrialError(f"trial '{label}' failed (exit {proc.returncode}):\n{tail}")
+        return result_from_json(spec.task, lines[-1][len("RESULT "):])
 
     def worker_cmd(self, module: str, args: dict) -> list[str]:
         """A helper process of a scenario (e.g. a load writer), run as `python -m module '<json>'`."""

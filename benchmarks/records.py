@@ -71,6 +71,7 @@ class Arm:
 class TrialSpec:
     """Base of every task's spec; `task` names the worker function."""
     task: ClassVar[str] = ""
+    cold_process: ClassVar[bool] = False  # True: a new interpreter (what it measures includes the imports)
 
     def to_json(self) -> str:
         return json.dumps({"task": self.task, "spec": asdict(self)})
@@ -119,6 +120,7 @@ class MicroSpec(TrialSpec):
 @dataclass(frozen=True)
 class FirstRunSpec(TrialSpec):
     task: ClassVar[str] = "first_run"
+    cold_process: ClassVar[bool] = True
     tracker: str
     experiment: str
     out_dir: str
