@@ -93,14 +93,14 @@ class StepFigure:
 
 @dataclass
 class LoopFigure:
-    """The job's loop as `train` runs it: DataLoader with augmentation, two host syncs per step."""
+    """The job's loop as `train` runs it: DataLoader with augmentation, no host sync per step."""
     precision: str
     channels_last: bool
     deterministic: bool
     epochs_timed: int
-    step_ms: Stats          # between consecutive on_step calls; an epoch's last batch may be partial
+    step_ms: Stats          # between consecutive steps' ends; an epoch's last batch may be partial
     images_per_s: float
-    timer: str = "perf_counter between on_step calls (after loss.item())"
+    timer: str
 
 
 @dataclass
@@ -111,7 +111,8 @@ class LoggingFigure:
     status: str             # "measured", "failed" or "not measured"
     reason: str | None = None
     mode: str | None = None
-    per_step_us: Stats | None = None      # time inside recorded.log_metrics on the training thread
+    per_step_us: Stats | None = None      # time inside recorded.log_metrics on the training thread; naive
+    # and tuned read the loss there (float), so on a GPU their calls include waiting for the step's kernels
     loop_step_ms: Stats | None = None     # the tracked loop's step (logging included)
     share_of_step_pct: float | None = None  # mean per-step cost / untracked loop step mean
     start_s: float | None = None
@@ -386,10 +387,38 @@ class LoopRun:
     images: int
 
 
+class StepMarks:
+    """Marks at each step's end: CUDA events on the GPU's timeline (the loop does not wait for the
+    device per step, so host clocks would time the launches), perf_counter on the CPU."""
+
+    def __init__(self, device) -> None:
+        import torch
+        self.cuda = device.type == "cuda"
+        self._event = (lambda: torch.cuda.Event(enable_timing=True)) if self.cuda else None
+        self.marks: list = []
+
+    def mark(self) -> None:
+        if self.cuda:
+            event = self._event()
+            event.record()
+            self.marks.append(event)
+        else:
+            self.marks.append(time.perf_counter())
+
+    def intervals_ms(self) -> list[float]:
+        """Call after the device has caught up (the epoch's end reads its losses)."""
+        pairs = list(zip(self.marks, self.marks[1:]))
+        if self.cuda:
+            self.marks[-1].synchronize()
+            return [a.elapsed_time(b) for a, b in pairs]
+        return [(b - a) * 1000 for a, b in pairs]
+
+
 def run_loop(cfg: TrainConfig, data, device, epochs: int,
-             log: Callable[[int, float], None] | None = None) -> LoopRun:
+             log: Callable[[int, object], None] | None = None, drain: Callable[[], None] | None = None) -> LoopRun:
     """`epochs` epochs of trainer.engine.train_one_epoch as `train` runs it; the first is warm-up.
-    `log(step, loss)` is called on every step, as train's on_step does, and timed."""
+    `log(step, loss)` is called on every step, as train's on_step does (the loss a device tensor),
+    and timed on the training thread; `drain()` after each epoch, as train does before its checkpoint."""
     import torch
     from trainer.engine import train_one_epoch
     from trainer.train import build_model, build_optimizer, make_loader
@@ -400,35 +429,41 @@ def run_loop(cfg: TrainConfig, data, device, epochs: int,
     loader = make_loader(data.train, cfg, shuffle=True)
     out, step = LoopRun([], [], 0), 0
     for epoch in range(1, epochs + 1):
-        timed, marks = epoch > 1, [time.perf_counter()]
+        timed, marks = epoch > 1, StepMarks(device)
 
-        def on_step(s: int, loss: float) -> None:
+        def on_step(s: int, loss) -> None:
             if log is not None:
                 t = time.perf_counter()
                 log(s, loss)
                 if timed:
                     out.log_us.append((time.perf_counter() - t) * 1e6)
-            marks.append(time.perf_counter())
+            marks.mark()
 
-        _, _, done = train_one_epoch(model, loader, optimizer, device, epoch=epoch, first_step=step, on_step=on_step)
-        step += done
+        marks.mark()
+        step += train_one_epoch(model, loader, optimizer, device, epoch=epoch, first_step=step,
+                                on_step=on_step).steps
+        if drain is not None:
+            drain()
         if timed:
-            out.step_ms += [(b - a) * 1000 for a, b in zip(marks, marks[1:])]
+            out.step_ms += marks.intervals_ms()
             out.images += len(data.train)
     return out
 
 
 def loop_figure(cfg: TrainConfig, device, run: LoopRun, epochs: int) -> LoopFigure:
+    timer = ("CUDA events at each step's end (on_step)" if device.type == "cuda"
+             else "perf_counter at each step's end (on_step)")
     return LoopFigure("bf16" if device.type == "cuda" else "fp32", True, cfg.deterministic, epochs - 1,
-                      Stats.of(run.step_ms), run.images / (sum(run.step_ms) / 1000))
+                      Stats.of(run.step_ms), run.images / (sum(run.step_ms) / 1000), timer)
 
 
 def measure_logging(tracker_name: str, style: str, cfg: TrainConfig, data, device, epochs: int,
                     untracked: LoopFigure | None) -> LoggingFigure:
-    """The loop with this tracker and style behind Recorded (journal, then SDK), as `train` logs each step."""
+    """The loop with this tracker and style behind the recorder `train` uses (Recorded: journal, then SDK;
+    Deferred in front of it for `deferred`), one logged step per step."""
     from trainer.train import RunInfo, new_run_dir, versions
     from trainer.trackers import make_tracker
-    from trainer.trackers.recorded import Recorded
+    from trainer.trackers.deferred import recorder
     mode = "offline, client only" if tracker_name == "wandb" else "local file store, client only"
     try:
         tracker = make_tracker(tracker_name, style)
@@ -439,12 +474,13 @@ def measure_logging(tracker_name: str, style: str, cfg: TrainConfig, data, devic
     cfg = cfg.replace(tracker=tracker_name, log_style=style, run_name=f"{tracker_name}-{style}")
     _, run_dir = new_run_dir(cfg, tracker_name)
     info = RunInfo(run_dir, data.fingerprint, data.sizes(), data.layout, versions(), None)
-    recorded = Recorded(tracker, run_dir)
+    recorded = recorder(tracker, run_dir, None, style)  # what run_training logs through
     try:
         t0 = time.perf_counter()
         recorded.start(cfg, info)
         start_s = time.perf_counter() - t0
-        run = run_loop(cfg, data, device, epochs, log=lambda s, loss: recorded.log_metrics({"train/loss": loss}, s))
+        run = run_loop(cfg, data, device, epochs, log=lambda s, loss: recorded.log_metrics({"train/loss": loss}, s),
+                       drain=recorded.drain)
     except Exception as e:  # one tracker failing must not lose the other figures
         recorded.finish("FAILED")
         return LoggingFigure(tracker_name, style, "failed", f"{type(e).__name__}: {str(e)[:300]}", mode)
@@ -474,8 +510,8 @@ def check_determinism(cfg: TrainConfig, data, device, steps: int) -> Determinism
             epoch = 0
             while len(losses) < steps:
                 epoch += 1
-                train_one_epoch(model, loader, optimizer, device, epoch=epoch, first_step=len(losses),
-                                on_step=lambda s, loss: losses.append(float(loss)))
+                losses += train_one_epoch(model, loader, optimizer, device, epoch=epoch, first_step=len(losses),
+                                          on_step=lambda s, loss: None).losses
             runs.append(losses[:steps])
     notes = sorted({str(w.message).splitlines()[0][:200] for w in caught if "determinis" in str(w.message)})
     diff = max(abs(a - b) for a, b in zip(*runs))
