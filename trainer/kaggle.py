@@ -24,6 +24,7 @@ DEFAULT_OUT = PROJECT_ROOT / "data" / "covid19-image-dataset"
 EXPECTED_COUNTS = {"train": {"COVID-19": 111, "Normal": 70, "Viral Pneumonia": 70},
                    "test": {"COVID-19": 26, "Normal": 20, "Viral Pneumonia": 20}}
 EXPECTED_TOTAL = 317
+LOCAL_COPIES = (PROJECT_ROOT.parent / "shared" / "datasets" / "covid19-image-dataset", DEFAULT_OUT)
 NO_CREDENTIALS = (f"no Kaggle credentials: sign in at https://www.kaggle.com, Settings > API > Create New Token, "
                   f"save the file as ~/.kaggle/kaggle.json (or set KAGGLE_USERNAME and KAGGLE_KEY), "
                   f"then run `make data-kaggle` again; or download {PAGE} by hand and unzip it")
@@ -75,6 +76,11 @@ def find_root(folder: Path) -> Path:
             return candidate
     raise UserError(f"the download in {folder} has no folder with train/ and test/: has the data set changed? "
                     f"see {PAGE}")
+
+
+def local_copy() -> Path | None:
+    """The real data set where the project looks for it: beside the project, or where `make data-kaggle` puts it."""
+    return next((p for p in LOCAL_COPIES if p.is_dir()), None)
 
 
 def credentials_present() -> bool:
