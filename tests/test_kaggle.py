@@ -81,3 +81,17 @@ def test_a_broken_credentials_file_is_named(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     [line] = r.stderr.strip().splitlines()
     assert "Kaggle credentials unusable" in line and "key" in line
+
+
+def test_the_benchmark_names_its_data_set_and_warns_on_generated_data(monkeypatch, tmp_path, synthetic_data, capsys):
+    from benchmarks import cli
+    from trainer import kaggle
+    monkeypatch.setattr(kaggle, "LOCAL_COPIES", (tmp_path / "absent",))
+    monkeypatch.setattr(cli, "SYNTHETIC", synthetic_data)
+    assert cli.default_data() == str(synthetic_data)
+    assert "warning: the real data set is not here (`make data-kaggle`" in capsys.readouterr().err
+    assert cli.describe_data(str(synthetic_data)).endswith("(generated images)")
+
+    monkeypatch.setattr(kaggle, "LOCAL_COPIES", (tmp_path / "absent", synthetic_data))
+    assert cli.default_data() == str(synthetic_data) and capsys.readouterr().err == ""
+    assert cli.describe_data(str(synthetic_data)).endswith("(the real Kaggle X-rays)")
