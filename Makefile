@@ -44,6 +44,11 @@ status: setup
 ui: setup
 	$(PY) -m infra ui
 
+.PHONY: ui-tour
+## Screenshots of the MLflow UI of the running stack into docs/ui (Debian chromium, headless)
+ui-tour: up
+	$(PY) -m benchmarks.browser --out docs/ui
+
 .PHONY: clean
 ## Stop the stack and DELETE its data (database, bucket, compose volumes)
 clean: setup
