@@ -98,6 +98,8 @@ def test_service_memory_idle_and_under_load(native_stack):
     assert len(client.get_metric_history(run_id, "x")) == 100
     for row in rows:
         assert row.idle_rss_bytes > 1_000_000 and row.processes >= 1
+        assert row.idle_pss_bytes is None or 0 < row.idle_pss_bytes <= row.idle_rss_bytes
         assert row.peak_rss_bytes >= row.idle_rss_bytes * 0.9  # a sample, not a sum: RSS moves a little
+    assert [r.processes for r in rows if r.service == "postgres"][0] > 1  # backends are counted with it
     idle_only = decision.service_memory(pids)
-    assert all(r.peak_rss_bytes is None for r in idle_only)
+    assert all(r.peak_rss_bytes is None and r.peak_pss_bytes is None for r in idle_only)
