@@ -62,8 +62,8 @@ def tracked(xray_data, image_cache, native_stack, tmp_path_factory):
 
 
 @pytest.mark.slow  # a kernel, torch and the SDKs imported once per notebook: ~20 s each on 2 cores
-def test_data_exploration(xray_data, tmp_path):
-    book = execute("01_data_exploration", {"data_dir": str(xray_data), "image_size": 32}, tmp_path)
+def test_data_exploration(xray_data, image_cache, tmp_path):
+    book = execute("01_data_exploration", {"data_dir": str(xray_data), "image_size": 32, "cache_dir": str(image_cache)}, tmp_path)
     assert "checked:" in printed(book)
 
 
