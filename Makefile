@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 PROFILE ?= quick
-DATA ?= $(firstword $(wildcard ../shared/datasets/covid19-image-dataset) data/synthetic)
+DATA ?= $(firstword $(wildcard ../shared/datasets/covid19-image-dataset data/covid19-image-dataset) data/synthetic)
 
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
@@ -44,6 +44,11 @@ status: setup
 ui: setup
 	$(PY) -m infra ui
 
+.PHONY: ui-tour
+## Screenshots of the MLflow UI of the running stack into docs/ui (Debian chromium, headless)
+ui-tour: up
+	$(PY) -m benchmarks.browser --out docs/ui
+
 .PHONY: clean
 ## Stop the stack and DELETE its data (database, bucket, compose volumes)
 clean: setup
@@ -53,6 +58,11 @@ clean: setup
 ## Generate a synthetic data set in data/synthetic (for machines without the real one)
 data: setup
 	$(PY) -m trainer make-data --out data/synthetic --per-class 60 --size 256
+
+.PHONY: data-kaggle
+## Download the real data set from Kaggle (your ~/.kaggle/kaggle.json) into data/covid19-image-dataset and check it
+data-kaggle: setup
+	$(PY) -m trainer.kaggle --out data/covid19-image-dataset
 
 .PHONY: train
 ## Train once on $(DATA) with the defaults of config/train.yaml (TRACKER=none|mlflow|wandb|both)

@@ -10,19 +10,30 @@ from benchmarks.results import SCENARIOS
 from trainer.config import PROJECT_ROOT
 from trainer.errors import run_cli
 
-REAL_DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "covid19-image-dataset"
 SYNTHETIC = PROJECT_ROOT / "data" / "synthetic"
 
 
 def default_data() -> str:
-    """The real data set when it sits beside the project, else generated data (made once)."""
-    if REAL_DATA.is_dir():
-        return str(REAL_DATA)
+    """The real data set where the project looks for it, else generated data (made once), with a warning."""
+    from trainer.kaggle import local_copy
+    real = local_copy()
+    if real is not None:
+        return str(real)
+    print(f"warning: the real data set is not here (`make data-kaggle` downloads it); falling back to "
+          f"GENERATED images in {SYNTHETIC}: the accuracy figures will not be the X-rays'", file=sys.stderr)
     if not SYNTHETIC.is_dir():
         from trainer.synthetic import make_dataset
-        print(f"no real data set found; generating one in {SYNTHETIC}", file=sys.stderr)
         make_dataset(SYNTHETIC, per_class=60, size=256)
     return str(SYNTHETIC)
+
+
+def describe_data(path: str) -> str:
+    """One line for the start of a benchmark: which data set, and whether it is the real one."""
+    from trainer.kaggle import local_copy
+    real = local_copy()
+    kind = "the real Kaggle X-rays" if real is not None and Path(path).resolve() == real.resolve() else (
+        "generated images" if Path(path).resolve() == SYNTHETIC.resolve() else "a data set you passed")
+    return f"data: {path} ({kind})"
 
 
 def headline(suite: dict) -> list[str]:
@@ -35,7 +46,9 @@ def cmd_run(args) -> int:
     from benchmarks.report import render
     from benchmarks.runner import make_context, point_latest, run_suite
     names = args.scenario or list(SCENARIOS)
-    ctx = make_context(get_profile(args.profile), Path(args.out), args.data or default_data(), args.run_id)
+    data = args.data or default_data()
+    print(describe_data(data), file=sys.stderr)
+    ctx = make_context(get_profile(args.profile), Path(args.out), data, args.run_id)
     print(f"benchmark {ctx.run_id}: profile {args.profile}, scenarios {', '.join(names)}, data {ctx.data}", file=sys.stderr)
     suite = run_suite(ctx, names)
     report = render(ctx.out)

@@ -1,0 +1,340 @@
+"""The facts behind "which tracker, when?", each with where it comes from:
+
+- integration effort: counted from the adapter code with `ast` (code lines, SDK call sites);
+- licence: read from the installed package's metadata, with the project's licence URL;
+- cost and what a server needs: documented facts with their source URL and the date read;
+- team and offline features: what each stack offers here, and the CI test that exercises it;
+- memory: RSS of the stack's service processes (with their children), idle and during a load.
+"""
+from __future__ import annotations
+
+import ast
+import threading
+import tokenize
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import psutil
+
+from trainer.config import PROJECT_ROOT
+
+SDKS = ("mlflow", "wandb")
+ADAPTERS = {  # tracker -> (file, role): the reader exists because wandb 0.31 ships no offline reader
+    "mlflow": [("trainer/trackers/mlflow_tracker.py", "adapter")],
+    "wandb": [("trainer/trackers/wandb_tracker.py", "adapter"), ("trainer/trackers/wandb_reader.py", "offline reader")],
+}
+READ_ON = "2026-11-27"  # when the documented facts below were read
+
+
+# ---------------------------------------------------------------- integration effort
+
+@dataclass(frozen=True)
+class AdapterEffort:
+    tracker: str
+    path: str              # relative to the project root
+    role: str              # adapter | offline reader
+    code_lines: int        # lines holding code: no blank, comment-only or docstring lines
+    sdk_call_sites: int    # calls into the SDK (module functions, its objects' methods)
+    sdk_functions: tuple[str, ...]  # distinct ones, as '<sdk>.<name>'
+
+
+def _chain(node: ast.AST) -> list[str]:
+    """Dotted prefixes of an expression from its root: self.run.log() -> ['self', 'self.run', 'self.run.log', ...()]."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Attribute):
+        inner = _chain(node.value)
+        return inner + [f"{inner[-1]}.{node.attr}"] if inner else []
+    if isinstance(node, ast.Call):
+        inner = _chain(node.func)
+        return inner + [f"{inner[-1]}()"] if inner else []
+    return []
+
+
+@dataclass(frozen=True)
+class _Binding:
+    sdk: str
+    module: bool  # a module (any attribute path below it is the SDK) or an object the SDK returned
+
+
+class _SdkNames:
+    """Which names hold an SDK module or an object an SDK call returned, per function scope
+    (self.* attributes and module imports are shared by the whole file)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+        self.shared: dict[str, _Binding] = {}
+        self.local: dict[ast.AST, dict[str, _Binding]] = {}
+        self.returns: dict[str, _Binding] = {}  # self.<method> whose return value is an SDK object
+        for _ in range(3):  # attributes set in one method are used in others: iterate to a fixed point
+            self._bind(tree, self.shared)
+            for fn in self.functions():
+                local = self.local.setdefault(fn, {})
+                self._bind(fn, local, local)
+                returned = [self.resolve(n.value, local) for n in ast.walk(fn)
+                            if isinstance(n, ast.Return) and n.value is not None]
+                if found := next((b for b in returned if b), None):
+                    self.returns[f"self.{fn.name}"] = _Binding(found.sdk, module=False)
+
+    def functions(self) -> list[ast.FunctionDef]:
+        return [n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+    def _lookup(self, name: str, local: dict[str, _Binding]) -> _Binding | None:
+        if name.endswith("()") and name[:-2] in self.returns:
+            return self.returns[name[:-2]]
+        return local.get(name) or self.shared.get(name)
+
+    def resolve(self, expr: ast.AST, local: dict[str, _Binding]) -> _Binding | None:
+        """What an expression holds: an SDK module, an SDK object (the result of an SDK call), or None."""
+        chain = _chain(expr)
+        for i, prefix in enumerate(chain):
+            found = self._lookup(prefix, local)
+            if found and (found.module or i == len(chain) - 1 or chain[i + 1].endswith("()")):
+                returns_object = found.module is False or any(p.endswith("()") for p in chain[i:])
+                return _Binding(found.sdk, module=not returns_object)
+        return None
+
+    def sdk_call(self, call: ast.Call, local: dict[str, _Binding]) -> str | None:
+        """'<sdk>.<name>' when `call` calls into an SDK: a function under an SDK module, or a method of an SDK
+        object (not a method of data read from one, like run.tags.get)."""
+        chain = _chain(call.func)
+        if not chain:
+            return None
+        name = chain[-1].rsplit(".", 1)[-1]
+        for i, prefix in enumerate(chain):
+            found = self._lookup(prefix, local)
+            if found and (found.module or i >= len(chain) - 2):
+                return f"{found.sdk}.{name}"
+        return None
+
+    def _bind(self, scope: ast.AST, into: dict[str, _Binding], local: dict[str, _Binding] | None = None) -> None:
+        local = local if local is not None else {}
+        body = scope.body if isinstance(scope, ast.Module) else list(ast.walk(scope))
+        for node in body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    root = alias.name.split(".")[0]
+                    if root in SDKS:
+                        into[alias.asname or root] = _Binding(root, module=True)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in SDKS:
+                for alias in node.names:  # a function, class or submodule of the SDK
+                    into[alias.asname or alias.name] = _Binding(node.module.split(".")[0], module=True)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    pairs = (zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple)
+                             and isinstance(node.value, ast.Tuple) else [(target, node.value)])
+                    for t, v in pairs:
+                        found, names = self.resolve(v, local), _chain(t)
+                        if found and names:
+                            (self.shared if names[-1].startswith("self.") else into)[names[-1]] = found
+
+
+def _code_lines(source: str, tree: ast.Module) -> int:
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) \
+                and ast.get_docstring(node, clean=False) is not None:
+            docstrings |= set(range(node.body[0].lineno, node.body[0].end_lineno + 1))
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+            tokenize.ENDMARKER, tokenize.ENCODING}
+    lines = set()
+    for tok in tokenize.generate_tokens(iter(source.splitlines(keepends=True)).__next__):
+        if tok.type not in skip:
+            lines |= set(range(tok.start[0], tok.end[0] + 1))
+    return len(lines - docstrings)
+
+
+def count_effort(path: Path, tracker: str, role: str = "adapter", root: Path = PROJECT_ROOT) -> AdapterEffort:
+    """Code lines and SDK call sites of one file."""
+    source = path.read_text()
+    tree = ast.parse(source)
+    names = _SdkNames(tree)
+    scope_of = {id(n): fn for fn in names.functions() for n in ast.walk(fn)}  # inner functions win
+    calls = [found for node in ast.walk(tree) if isinstance(node, ast.Call)
+             if (found := names.sdk_call(node, names.local.get(scope_of.get(id(node)), {})))]
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    return AdapterEffort(tracker, rel, role, _code_lines(source, tree), len(calls), tuple(sorted(set(calls))))
+
+
+def integration_effort(root: Path = PROJECT_ROOT) -> list[AdapterEffort]:
+    """Every tracker-specific file of the trainer, counted."""
+    return [count_effort(root / rel, tracker, role, root) for tracker, files in ADAPTERS.items() for rel, role in files]
+
+
+# ---------------------------------------------------------------- licence, cost, server needs
+
+@dataclass(frozen=True)
+class Fact:
+    tracker: str
+    topic: str        # licence | cost | server
+    statement: str
+    source: str       # URL, or the installed package's metadata
+    date: str         # when it was read (YYYY-MM-DD)
+
+
+def licence_facts() -> list[Fact]:
+    """The SDKs' licences as the installed packages declare them (read now), with the projects' licence files."""
+    facts = []
+    for dist, url in (("mlflow", "https://github.com/mlflow/mlflow/blob/master/LICENSE.txt"),
+                      ("wandb", "https://github.com/wandb/wandb/blob/main/LICENSE")):
+        meta = metadata.metadata(dist)
+        text = (meta.get("License-Expression") or meta.get("License") or "").strip()
+        name = "Apache-2.0" if "Apache" in text else ("MIT" if text.startswith("MIT") else text.splitlines()[0])
+        facts.append(Fact(dist, "licence", f"{dist} {meta['Version']} (SDK and server code in the package): {name}",
+                          f"{url}; installed package metadata", _today()))
+    return facts
+
+
+def _today() -> str:
+    import datetime
+    return datetime.date.today().isoformat()
+
+
+DOCUMENTED = [
+    Fact("mlflow", "cost", "MLflow is open source: the tracking server, UI and model registry run on your own "
+         "machines at no licence cost; what it costs is the machines (here: PostgreSQL, an S3 store, one "
+         "`mlflow server` process)", "https://github.com/mlflow/mlflow/blob/master/LICENSE.txt", READ_ON),
+    Fact("wandb", "cost", "The self-hosted W&B server (wandb/local) needs a licence: a free one from the "
+         "Deployer (deploy.wandb.ai) for a single machine; production features (external MySQL, cloud storage, "
+         "SSO) need a licence from W&B sales", "https://github.com/wandb/local", READ_ON),
+    Fact("wandb", "server", "W&B Self-Managed on-premises needs (per W&B) a Kubernetes cluster (strongly "
+         "recommended), a MySQL 8 cluster, S3-compatible object storage and a Redis cache; W&B recommends its "
+         "managed cloud instead", "https://docs.wandb.ai/self-hosted", READ_ON),
+    Fact("wandb", "server", "wandb/local is a Docker image: no W&B server runs without a Docker engine (this "
+         "project's native stack logs W&B offline to .wandb files)", "https://github.com/wandb/local", READ_ON),
+]
+
+
+def documented_facts() -> list[Fact]:
+    return licence_facts() + DOCUMENTED
+
+
+# ---------------------------------------------------------------- team and offline features
+
+@dataclass(frozen=True)
+class Feature:
+    tracker: str
+    topic: str         # team | offline
+    feature: str
+    offered: str       # what this project's stack gives (native / compose)
+    test: str | None   # the CI test that exercises it (tests/<file>::<name>), or None when none here can
+
+
+FEATURES = [
+    Feature("mlflow", "team", "model registry with a champion alias",
+            "registered model xray-cnn, alias `champion` moves only for a better validation macro F1",
+            "tests/test_trackers.py::test_champion_alias_moves_only_for_a_better_model"),
+    Feature("mlflow", "team", "load a registered model anywhere (models:/xray-cnn@champion)",
+            "mlflow.pytorch.load_model over HTTP from the registry",
+            "tests/test_trackers.py::test_registered_model_is_champion_and_predicts_like_the_trained_one"),
+    Feature("mlflow", "team", "authentication", "`mlflow server --app-name basic-auth` (opt-in): users and "
+            "passwords, per-experiment permissions",
+            "tests/test_security.py::test_authenticated_mode_refuses_anonymous_requests"),
+    Feature("mlflow", "team", "sharing runs", "every run and chart has a URL on the shared server (UI tour)",
+            "tests/test_browser.py::test_each_ui_page_shows_its_content_and_is_timed"),
+    Feature("mlflow", "team", "many writers at once", "one server, PostgreSQL backend",
+            "tests/test_reliability.py::test_eight_concurrent_writers_lose_nothing"),
+    Feature("wandb", "team", "model artifact with aliases (latest, best)", "artifact xray-cnn, type model",
+            "tests/test_trackers.py::test_wandb_model_artifact_loads_and_predicts_like_the_trained_one"),
+    Feature("wandb", "team", "authentication and sharing", "API keys, teams and reports on a W&B server "
+            "(compose only: needs Docker and a licence)", None),
+    Feature("mlflow", "offline", "a server killed mid-training loses no point",
+            "the journal keeps every value; sent when the server is back",
+            "tests/test_reliability.py::test_server_killed_mid_training_loses_no_point"),
+    Feature("mlflow", "offline", "an outage longer than the retries", "training finishes; `trainer sync` delivers",
+            "tests/test_reliability.py::test_outage_past_the_retries_then_sync"),
+    Feature("wandb", "offline", "no server at all", "the SDK writes .wandb files; `wandb sync` uploads later",
+            "tests/test_reliability.py::test_wandb_offline_crash_keeps_every_point"),
+    Feature("wandb", "offline", "server unreachable at start", "training continues offline",
+            "tests/test_reliability.py::test_unreachable_wandb_server_does_not_stop_training"),
+]
+
+
+# ---------------------------------------------------------------- memory of the stack's services
+
+@dataclass(frozen=True)
+class ServiceMemory:
+    """Memory of one service's process tree (the process and its children: PostgreSQL backends, server
+    workers). RSS summed over the tree counts shared pages once per process (PostgreSQL's shared
+    buffers!); PSS splits each shared page among its users, so PSS sums to what the tree really holds."""
+    service: str
+    pid: int
+    processes: int
+    idle_rss_bytes: int
+    idle_pss_bytes: int | None        # None where /proc/<pid>/smaps cannot be read (another user's process)
+    peak_rss_bytes: int | None = None  # highest tree total seen while `load` ran; None when no load was given
+    peak_pss_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class TreeMemory:
+    rss_bytes: int
+    pss_bytes: int | None
+    processes: int
+
+
+def tree_memory(pid: int) -> TreeMemory:
+    """RSS and PSS summed over a process and its descendants; processes that exit meanwhile count 0."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return TreeMemory(0, 0, 0)
+    rss, pss = 0, 0
+    for p in procs:
+        try:
+            rss += p.memory_info().rss
+            if pss is not None:
+                pss += p.memory_full_info().pss
+        except psutil.NoSuchProcess:
+            pass
+        except psutil.AccessDenied:
+            pss = None
+    return TreeMemory(rss, pss, len(procs))
+
+
+def _max(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else max(a, b)
+
+
+def service_memory(pids: dict[str, int], load: Callable[[], object] | None = None,
+                   interval_s: float = 0.2) -> list[ServiceMemory]:
+    """Each service's tree memory at idle, then its peak while `load()` runs (sampled every interval_s).
+
+    `pids` is {service: pid}: stack_pids(stack) for a running NativeStack."""
+    idle = {name: tree_memory(pid) for name, pid in pids.items()}
+    peak = dict(idle)
+    if load is not None:
+        done, failed = threading.Event(), []
+
+        def run() -> None:
+            try:
+                load()
+            except BaseException as e:  # re-raised below, in the caller's thread
+                failed.append(e)
+            finally:
+                done.set()
+
+        def sample() -> None:
+            for name, pid in pids.items():
+                now = tree_memory(pid)
+                peak[name] = TreeMemory(max(peak[name].rss_bytes, now.rss_bytes),
+                                        _max(peak[name].pss_bytes, now.pss_bytes), peak[name].processes)
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        while not done.wait(interval_s):
+            sample()
+        worker.join()
+        if failed:
+            raise failed[0]
+        sample()
+    return [ServiceMemory(name, pid, idle[name].processes, idle[name].rss_bytes, idle[name].pss_bytes,
+                          *((peak[name].rss_bytes, peak[name].pss_bytes) if load is not None else (None, None)))
+            for name, pid in pids.items()]
+
+
+def stack_pids(stack) -> dict[str, int]:
+    """The running services of a NativeStack (infra.native), by name."""
+    return {svc.name: pid for svc in stack.services if (pid := svc.pid()) is not None}
