@@ -7,6 +7,8 @@ standard error comes from its own interval: half its width over the t quantile
 at the figure's n; the difference's degrees of freedom by Welch-Satterthwaite."""
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -64,8 +66,15 @@ def estimate(f: Figure) -> Estimate:
 
 
 def headline_estimates(figures: Iterable[Figure]) -> list[Estimate]:
-    """The headline figures: those that carry an interval (the ones a rerun can disagree with)."""
-    return [estimate(f) for f in figures if f.value is not None and f.low is not None and f.high is not None]
+    """The headline figures: those that carry an interval (the ones a rerun can disagree with).
+    Figures alike in every field are told apart by their order in the file, which a rerun keeps."""
+    out, seen = [], Counter()
+    for f in figures:
+        if f.value is not None and f.low is not None and f.high is not None:
+            e = estimate(f)
+            seen[e.key] += 1
+            out.append(e if seen[e.key] == 1 else dataclasses.replace(e, key=(*e.key, str(seen[e.key]))))
+    return out
 
 
 def difference(a: Estimate, b: Estimate) -> tuple[float, float, float]:

@@ -114,12 +114,16 @@ def probe_wandb(out_dir: Path, project: str) -> tuple[str, bool, str, bool]:
     folder = Path(run.dir).parent
     run.finish()
     stored = read_folder(folder)
+    deadline = time.monotonic() + 30
+    while not any(a["name"] == "probe-model" for a in stored.artifacts) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the W&B service may still be writing the file's last block after finish() returns
+        stored = read_folder(folder)
     data = json.loads(next((folder / "files" / "media" / "table").glob("predictions*.table.json")).read_text())
     table_ok = data["columns"] == ["file", "true", "p_normal"] and data["data"] == rows
-    aliases = [a["aliases"] for a in stored.artifacts if a["name"] == "probe-model"]
-    alias_ok = bool(aliases) and "champion" in aliases[0]
+    aliases = sorted({alias for a in stored.artifacts if a["name"] == "probe-model" for alias in a["aliases"]})
+    alias_ok = "champion" in aliases
     return (f"wandb.Table logged offline, {len(data['data'])} rows read back from the run folder", table_ok,
-            f"artifact alias {aliases[0] if aliases else []} read back from the .wandb file", alias_ok)
+            f"artifact aliases {aliases} read back from the .wandb file", alias_ok)
 
 
 def probe_rows(tracking_uri: str, experiment_id: str, out_dir: Path, prefix: str) -> list[FeatureRow]:

@@ -91,3 +91,10 @@ def test_compare_of_a_missing_folder_is_one_clear_line(tmp_path):
     a = write_run(tmp_path / "a", "run-a", {"mlflow": (900, 800, 1000)})
     out = run_compare(a, tmp_path / "nowhere")
     assert out.returncode == 2 and "Traceback" not in out.stderr and "nowhere" in out.stderr
+
+
+def test_figures_alike_in_every_field_are_kept_apart_by_order():
+    from benchmarks.compare import headline_estimates
+    figs = [Figure("macro", "fixed_cost", v, "s", 10, tracker="mlflow", low=v - 1, high=v + 1) for v in (5.0, 9.0)]
+    first, second = headline_estimates(figs)
+    assert first.key != second.key and (first.value, second.value) == (5.0, 9.0)

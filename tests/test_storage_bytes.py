@@ -46,3 +46,11 @@ def test_a_tracked_run_is_measured_in_every_store(tiny_cfg, mlflow_env, monkeypa
     assert kinds["checkpoint"][0] == ckpt  # the checkpoint as it was written, once
     w = wandb_folder_bytes(next((wandb_result.run_dir / "wandb").glob("offline-run-*")))
     assert w.folder > w.run_file > 0 and w.media > 0 and w.folder >= w.run_file + w.media
+
+
+def test_runs_are_grouped_by_arm_family_and_other_jobs_left_out():
+    from benchmarks.scenarios.storage import family_of
+    assert family_of("macro-mlflow-tuned-r3") == family_of("macro-mlflow-naive-r-1") == "metrics"
+    assert family_of("macro-mlflow-tuned-full-r2") == family_of("api-mlflow-naive-full") == "full"
+    assert family_of("storage-mlflow") == "full"
+    assert family_of("macro-mlflow-tuned+sysmetrics-r1") is None and family_of("macro-mlflow-tuned-x4-r0") is None

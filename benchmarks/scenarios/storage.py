@@ -29,34 +29,53 @@ def weight(p) -> float:
     return 4 + p.storage_values / 5000 + p.storage_values / 10000
 
 
-def tracked_runs(client, experiment: str) -> tuple[str | None, list[str]]:
-    """The experiment's MLflow training runs (the adapter tags each with its log style)."""
+def family_of(run_name: str) -> str | None:
+    """The arm family of a benchmark training run from its name (macro-<arm>-r<round>, api-<arm>,
+    storage-<tracker>); None for runs of another job (system metrics on, the 4x longer job)."""
+    if "+sysmetrics" in run_name or "-x" in run_name:
+        return None
+    return "full" if run_name.endswith("-full") or "-full-" in run_name or run_name.startswith("storage-") else "metrics"
+
+
+def tracked_runs(client, experiment: str) -> tuple[str | None, dict[str, list[str]]]:
+    """The experiment's finished MLflow training runs (the adapter tags each with its log style), by family."""
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
-        return None, []
-    runs = client.search_runs([exp.experiment_id], "tags.log_style != ''", max_results=5000)
-    return exp.experiment_id, [r.info.run_id for r in runs if r.info.status == "FINISHED"]
+        return None, {}
+    by_family: dict[str, list[str]] = {}
+    for r in client.search_runs([exp.experiment_id], "tags.log_style != ''", max_results=5000):
+        family = family_of(r.info.run_name or "")
+        if family and r.info.status == "FINISHED":
+            by_family.setdefault(family, []).append(r.info.run_id)
+    return exp.experiment_id, by_family
 
 
-def wandb_run_folders(out: Path) -> list[Path]:
-    """Offline W&B folders of the benchmark's training runs (results/<id>/runs/<run>/wandb/offline-run-*)."""
-    return sorted((out / "runs").glob("*/wandb/offline-run-*"))
+def wandb_run_folders(out: Path) -> dict[str, list[Path]]:
+    """Offline W&B folders of the benchmark's training runs (results/<id>/runs/<run>/wandb/offline-run-*), by family."""
+    by_family: dict[str, list[Path]] = {}
+    for folder in sorted((out / "runs").glob("*/wandb/offline-run-*")):
+        family = family_of(folder.parent.parent.name)
+        if family:
+            by_family.setdefault(family, []).append(folder)
+    return by_family
 
 
-def ensure_runs(ctx, client) -> tuple[str, list[str], list[Path]]:
-    """Runs to measure; when no other scenario made any (storage run alone), one tracked run per tracker."""
-    exp_id, run_ids = tracked_runs(client, ctx.experiment)
+def ensure_runs(ctx, client) -> tuple[str, dict[str, list[str]], dict[str, list[Path]]]:
+    """Runs to measure; when no other scenario made a full-family run (storage run alone), one per tracker."""
+    exp_id, runs = tracked_runs(client, ctx.experiment)
     folders = wandb_run_folders(ctx.out)
-    if not run_ids:
+    if not runs.get("full"):
         ctx.trial(train_spec(ctx, MLFLOW_ARM, "storage-mlflow"), "mlflow run", weight=0)
-        exp_id, run_ids = tracked_runs(client, ctx.experiment)
-    if not folders:
+        exp_id, runs = tracked_runs(client, ctx.experiment)
+    if not folders.get("full"):
         ctx.trial(train_spec(ctx, WANDB_ARM, "storage-wandb"), "wandb run", weight=0)
         folders = wandb_run_folders(ctx.out)
-    return exp_id, run_ids, folders
+    return exp_id, runs, folders
 
 
-def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path]) -> tuple[list[Figure], dict]:
+def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path],
+                    family: str) -> tuple[list[Figure], dict]:
+    """Per-run bytes of one family's runs (metrics only: no files; full: files, table, images, model)."""
     s, n = ctx.settings, len(run_ids)
     conn = Postgres(s).connect(s.postgres_db)
     try:
@@ -64,12 +83,13 @@ def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path]) -
         models = logged_model_ids(conn, run_ids)
     finally:
         conn.close()
-    mlflow_mode, figures = ctx.mode.label("mlflow"), []
+    figures: list[Figure] = []
 
     def fig(quantity: str, value: float, count: int, tracker: str, label: str, subject: str | None = None,
             **detail) -> None:
-        figures.append(Figure(SCENARIO, quantity, value, "bytes", count, tracker=tracker, subject=subject,
-                              mode=ctx.mode.label(tracker), label=label, detail=detail))
+        figures.append(Figure(SCENARIO, quantity, value, "bytes", count, tracker=tracker, family=family,
+                              subject=subject, mode=ctx.mode.label(tracker), label=f"{label}, {family} runs",
+                              detail=detail))
     table = sum(r.table_bytes for r in relations)
     index = sum(r.index_bytes for r in relations)
     fig("run_metadata_bytes", (table + index) / n, n, "mlflow", "MLflow: PostgreSQL bytes per run (table + index)",
@@ -135,8 +155,12 @@ def run(ctx) -> dict:
     p = ctx.profile
     client = MlflowClient(ctx.client_env["MLFLOW_TRACKING_URI"])
     ctx.step("measuring the benchmark's tracked runs")
-    exp_id, run_ids, folders = ensure_runs(ctx, client)
-    figures, data = per_run_figures(ctx, exp_id, run_ids, folders)
+    exp_id, runs, folders = ensure_runs(ctx, client)
+    figures, data = [], {}
+    for family in ("metrics", "full"):
+        if runs.get(family):
+            figs, data[f"{family}_runs"] = per_run_figures(ctx, exp_id, runs[family], folders.get(family, []), family)
+            figures += figs
     ctx.advance(2)
     ctx.step(f"mlflow {p.storage_values} values")
     per_value, data["mlflow_values_relations"] = mlflow_values(ctx, p.storage_values)
@@ -150,7 +174,8 @@ def run(ctx) -> dict:
                           p.storage_values, tracker="wandb", mode=ctx.mode.label("wandb"),
                           label=f"W&B: .wandb file bytes per logged value ({OFFLINE})"))
     notes = [
-        f"MLflow per-run bytes: the {len(run_ids)} tracked training run(s) of this benchmark, summed and divided. "
+        "MLflow per-run bytes: this benchmark's tracked training runs of the measured job ("
+        + ", ".join(f"{len(v)} {k}" for k, v in runs.items()) + "), by arm family, summed and divided. "
         "Each table's disk bytes (pg_table_size: heap, free space map, TOAST) and index bytes (pg_indexes_size) "
         "are attributed to the runs by their rows' share of the table's tuple bytes (pg_column_size), so a "
         "figure is not rounded to 8 KiB pages (free space in a table, e.g. left by deleted runs, is shared out "
