@@ -27,7 +27,8 @@ PRELOAD = ["torch", "torchvision.utils", "sklearn.metrics", "matplotlib.pyplot",
 # What every trial runs with: quiet SDKs, no telemetry to outside hosts, no progress bars.
 TRIAL_ENV = {"WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true", "WANDB__DISABLE_STATS": "true",
              "TQDM_DISABLE": "1", "PYTHONUNBUFFERED": "1", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
-             "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
+             "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
+             "WANDB_ERROR_REPORTING": "false"}
 
 
 class TrialError(RuntimeError):

@@ -90,6 +90,7 @@ class TrainSpec(TrialSpec):
     run_name: str
     cache_dir: str
     count_calls: bool = False
+    http_log: str | None = None     # with count_calls: where the probe writes each HTTP attempt
 
 
 @dataclass(frozen=True)

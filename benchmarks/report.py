@@ -5,37 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks import plots
+from benchmarks.features import CI_ROWS, DOCUMENTED, FeatureRow
 from benchmarks.records import Figure, ScenarioResult, one, select
 from benchmarks.results import SCENARIOS, load, scenario_results
 
 TITLES = {"setup": "Setup time", "micro": "Logging overhead, micro", "macro": "Logging overhead, macro",
           "api_calls": "API calls", "storage": "Storage usage", "query": "Query latency", "load": "Load"}
 STYLES = ("naive", "tuned", "deferred")
-
-# Each row: feature, MLflow, W&B, what shows it (a CI test, or a probe of this benchmark).
-FEATURES = [
-    ("Runs without Docker on one machine", "yes: PostgreSQL + S3 + `mlflow server` as processes",
-     "offline files only (the server is the wandb/local image)",
-     "CI test: tests/test_stack.py::test_stack_lifecycle_keeps_data_and_leaves_nothing_running"),
-    ("Every logged point read back equal", "yes (MlflowClient)", "yes (.wandb file)",
-     "CI test: tests/test_trackers.py::test_both_trackers_received_identical_loss_curves"),
-    ("Batched / asynchronous logging", "log_metrics(synchronous=False), buffered",
-     "one run.log per step; a background service writes", "benchmark probe: micro (this run)"),
-    ("Model registry with a promotion rule", "registered model + `champion` alias moved by our rule",
-     "model artifact with `latest`/`best` aliases",
-     "CI test: tests/test_trackers.py::test_champion_alias_moves_only_for_a_better_model"),
-    ("Model loads back and predicts the same", "models:/xray-cnn@champion", "wandb:<run folder> artifact file",
-     "CI tests: tests/test_trackers.py::test_registered_model_is_champion_and_predicts_like_the_trained_one, "
-     "test_wandb_model_artifact_loads_and_predicts_like_the_trained_one"),
-    ("Rich media: tables, image grids, confusion/ROC plots", "log_table, log_image, log_figure",
-     "wandb.Table, wandb.Image, wandb.plot",
-     "CI tests: tests/test_trackers.py::test_mlflow_artifacts, test_wandb_file_holds_history_config_summary_and_model"),
-    ("Query API over many runs (self-hosted, no Docker)", "search_runs / get_metric_history", "needs a server",
-     "benchmark probe: query (this run)"),
-    ("Concurrent writers, nothing lost", "see the load figures", "not measured without a server",
-     "benchmark probe: load (this run)"),
-]
-
 
 def fmt(value, unit: str = "") -> str:
     if value is None:
@@ -98,7 +74,16 @@ def headline(figures: list[Figure]) -> list[tuple[str, str, str]]:
                              quantity="end_to_end_cost", style=style))
     rows.append(pair("SDK first run: import + init + first metric readable + finish", scenario="setup",
                      quantity="first_run", subject="total"))
+    for kind in ("metrics", "files_model", "rich_media", "total"):
+        rows.append(pair(f"SDK calls in one tracked run, tuned, full work: {kind.replace('_', '/')}",
+                         scenario="api_calls", quantity="sdk_calls", style="tuned", subject=kind))
+    rows.append(pair("HTTP requests to the stack in one tracked run, tuned, full work (client)",
+                     scenario="api_calls", quantity="http_requests", style="tuned"))
+    rows.append(pair("HTTP requests to hosts outside the stack, tuned", scenario="api_calls",
+                     quantity="other_host_requests", style="tuned"))
     rows.append(pair("Storage per logged value", scenario="storage", quantity="bytes_per_value"))
+    rows.append(pair("Metadata store per run, full work (PostgreSQL table + index / .wandb file)", scenario="storage",
+                     quantity="run_metadata_bytes", subject="total", family="full"))
     big = max((f.scale or 0 for f in select(figures, scenario="query", subject="list_runs")), default=None)
     if big:
         rows.append(pair(f"List runs with {int(big)} runs stored (p50)", scenario="query", subject="list_runs",
@@ -176,6 +161,15 @@ def _scenario_section(name: str, sc: ScenarioResult, out_dir: Path) -> list[str]
     return lines + [""]
 
 
+def feature_rows(scenarios: dict[str, ScenarioResult]) -> list[FeatureRow]:
+    """The query scenario's probe rows (run in this benchmark), CI-test rows and documented facts;
+    without a query scenario, the CI-test rows and facts alone."""
+    query = scenarios.get("query")
+    if query and query.data.get("features"):
+        return [FeatureRow(**d) for d in query.data["features"]]
+    return [*CI_ROWS, *DOCUMENTED]
+
+
 def render(run_dir: Path | str) -> Path:
     run_dir = Path(run_dir)
     s = load(run_dir)
@@ -198,8 +192,8 @@ def render(run_dir: Path | str) -> Path:
     for name in SCENARIOS:
         if name in scenarios:
             lines += _scenario_section(name, scenarios[name], run_dir)
-    lines += ["## Feature comparison", "", "| feature | MLflow | W&B | shown by |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in FEATURES]
+    lines += ["## Feature comparison", "", "| feature | MLflow | W&B | kind | shown by |", "|---|---|---|---|---|"]
+    lines += [f"| {r.feature} | {r.mlflow} | {r.wandb} | {r.kind} | {r.shown_by} |" for r in feature_rows(scenarios)]
     lines += ["", "## Recommendations", "", *[f"- {r}" for r in recommendations(s)], ""]
     report = run_dir / "comparison_report.md"
     report.write_text("\n".join(lines))

@@ -81,7 +81,20 @@ def run_suite(ctx: Context, names: list[str]) -> dict:
             ctx.step(f"done in {time.perf_counter() - t_scenario:.0f} s ({result.status})")
     suite["duration_s"] = time.perf_counter() - t0
     results.dump(suite, ctx.out / "results.json")
+    remove_experiments(ctx)
     return suite
+
+
+def remove_experiments(ctx: Context) -> None:
+    """Hard-delete this run's experiments (bench-<run id>*), so nothing piles up in MLflow's trash;
+    results.json keeps every figure."""
+    from benchmarks.cleanup import hard_delete
+    ctx.scenario = "cleanup"
+    ctx.step(f"hard-deleting the MLflow experiments {ctx.experiment}*")
+    try:
+        hard_delete(ctx.settings, ctx.client_env["MLFLOW_TRACKING_URI"], ctx.experiment)
+    except Exception as e:  # the figures are written; a leftover experiment is only clutter
+        print(f"warning: could not delete the benchmark's experiments ({type(e).__name__}: {e})", file=sys.stderr)
 
 
 def point_latest(out: Path) -> Path:

@@ -39,7 +39,7 @@ def task_train(spec: TrainSpec) -> TrainResult:
     counter = None
     if spec.count_calls:
         from benchmarks.probes import install
-        counter = install(arm.tracker)
+        counter = install(arm.tracker, spec.http_log)
     preload(arm.tracker)
     from trainer.config import load_config
     from trainer.trackers import make_tracker

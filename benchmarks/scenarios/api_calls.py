@@ -44,18 +44,15 @@ def mlflow_access_log(ctx) -> Path | None:
     return log if ctx.stack_mode == "native" and log.exists() else None
 
 
-def trial_log(ctx) -> Path:
-    """The output log of the trial that just ran: the probe writes its HTTP records there."""
-    return next(ctx.pool.log_dir.glob(f"{ctx.pool.count:03d}-*.log"))
-
-
 def count_trial(ctx, arm: Arm) -> dict:
     """One counting trial: its SDK calls, client and server HTTP counts."""
     log = mlflow_access_log(ctx)
     start = log_offset(log) if log else 0
-    r = ctx.trial(train_spec(ctx, arm, f"api-{arm.name}", count_calls=True), f"counting {arm.name}",
-                  weight=estimate_s(ctx.profile, arm))
-    records = read_http(trial_log(ctx))
+    http_log = ctx.out / "http" / f"{arm.name}.jsonl"
+    http_log.parent.mkdir(parents=True, exist_ok=True)
+    r = ctx.trial(train_spec(ctx, arm, f"api-{arm.name}", count_calls=True, http_log=str(http_log)),
+                  f"counting {arm.name}", weight=estimate_s(ctx.profile, arm))
+    records = read_http(http_log)
     out = {"result": r, "http": count_http(records, own_hosts(ctx)), "reconciled": None}
     if log:
         out["reconciled"] = reconcile(records, server_requests(log, start, settled_offset(log)),
