@@ -36,6 +36,7 @@ class Profile:
     query_run_counts: tuple[int, ...]
     query_repeats: int
     query_steps: int            # metric history length per stored run
+    ui_repeats: int             # page loads per page and run count in a real browser
     # load
     load_writers: int
     load_points: int            # per writer
@@ -54,18 +55,18 @@ PROFILES = {
     "tiny": Profile("tiny", setup_repeats=1, first_run_repeats=1, micro_calls=50, micro_warmup=5, micro_values=1,
                     image_size=32, epochs=1, batch_size=32, macro_rounds=2, macro_warmup=0, extra_rounds=1,
                     long_factor=2, probe_image_size=64, probe_steps=2, probe_warmup=1, seed_epochs=50,
-                    seed_image_size=256, storage_values=500, query_run_counts=(2, 5), query_repeats=3, query_steps=5,
+                    seed_image_size=256, storage_values=500, query_run_counts=(2, 5), query_repeats=3, query_steps=5, ui_repeats=1,
                     load_writers=2, load_points=100, load_batch=50),
     "quick": Profile("quick", setup_repeats=2, first_run_repeats=2, micro_calls=1000, micro_warmup=50,
                      micro_values=1, image_size=64, epochs=2, batch_size=32, macro_rounds=10, macro_warmup=1,
                      extra_rounds=3, long_factor=4, probe_image_size=256, probe_steps=5, probe_warmup=2,
                      seed_epochs=50, seed_image_size=256, storage_values=20000, query_run_counts=(10, 100, 1000),
-                     query_repeats=15, query_steps=20, load_writers=4, load_points=5000, load_batch=100),
+                     query_repeats=15, query_steps=20, ui_repeats=3, load_writers=4, load_points=5000, load_batch=100),
     "full": Profile("full", setup_repeats=3, first_run_repeats=5, micro_calls=10000, micro_warmup=500,
                     micro_values=1, image_size=256, epochs=50, batch_size=32, macro_rounds=10, macro_warmup=1,
                     extra_rounds=10, long_factor=4, probe_image_size=256, probe_steps=20, probe_warmup=5,
                     seed_epochs=50, seed_image_size=256, storage_values=100000, query_run_counts=(10, 100, 1000),
-                    query_repeats=30, query_steps=50, load_writers=8, load_points=20000, load_batch=500),
+                    query_repeats=30, query_steps=50, ui_repeats=10, load_writers=8, load_points=20000, load_batch=500),
 }
 
 

@@ -14,6 +14,7 @@ from itertools import cycle
 import requests
 
 from benchmarks.cleanup import hard_delete
+from benchmarks.browser import NotMeasured, PageTiming, measure_ui, timed_pages
 from benchmarks.features import CI_ROWS, DOCUMENTED, probe_rows
 from benchmarks.records import Figure, ScenarioResult
 from benchmarks.stats import summarize
@@ -28,7 +29,9 @@ UI_ORDER = ["attributes.start_time DESC"]
 
 
 def weight(p) -> float:
-    return max(p.query_run_counts) / 40 + len(p.query_run_counts) * len(OPS) * p.query_repeats / 20 + 20
+    """Seconds: storing runs (~40/s), the REST calls, and ~2 s per page load in the browser."""
+    browser = len(p.query_run_counts) * 3 * (p.ui_repeats + 1) * 2
+    return max(p.query_run_counts) / 40 + len(p.query_run_counts) * len(OPS) * p.query_repeats / 20 + 20 + browser
 
 
 def populate(client, exp_id: str, first: int, last: int, steps: int) -> list[str]:
@@ -55,6 +58,15 @@ def spread(run_ids: list[str], seed: int = 0):
     order = list(run_ids)
     random.Random(seed).shuffle(order)
     return cycle(order)
+
+
+def ui_figure(ctx, t: PageTiming) -> Figure:
+    """A page's load time in headless Chromium, navigation start to its content shown (p50)."""
+    ms = sorted(x * 1000 for x in t.samples_s)
+    return Figure(SCENARIO, "ui_page_load", t.p50_s * 1000, "ms", len(ms), tracker="mlflow", subject=t.page,
+                  scale=float(t.n_runs), mode=ctx.mode.label("mlflow"), indicative=len(ms) < 10,
+                  label=f"MLflow UI {t.page.replace('_', ' ')} in headless Chromium, {t.n_runs} runs stored (p50)",
+                  detail={"p95": t.p95_s * 1000, "samples_ms": [round(x, 1) for x in ms]})
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -91,7 +103,10 @@ def run(ctx) -> ScenarioResult:
     figures, series = [], {op: [] for op in OPS}
     run_ids: list[str] = []
     features: list = []
+    ui_model = f"{name}-ui"
+    not_measured = {}
     try:
+        client.create_registered_model(ui_model)  # what the registry page must list
         for count in p.query_run_counts:
             ctx.step(f"storing {count} runs")
             added = count - len(run_ids)
@@ -107,14 +122,22 @@ def run(ctx) -> ScenarioResult:
                                       detail={"p95": s["p95"], "mean": s["mean"]}))
                 series[op].append({"runs": count, "p50": s["p50"], "p95": s["p95"]})
                 ctx.advance(p.query_repeats / 20)
+            ctx.step(f"{count} runs: the UI in a browser")
+            timings = measure_ui(uri, timed_pages(exp_id, run_ids[0], ui_model, count), count, p.ui_repeats)
+            if isinstance(timings, NotMeasured):
+                not_measured["UI in a browser"] = f"{timings.reason}; install it with: {timings.install_command}"
+            else:
+                figures += [ui_figure(ctx, t) for t in timings]
+            ctx.advance(3 * (p.ui_repeats + 1) * 2)
         ctx.step("feature probes")
         features = probe_rows(uri, exp_id, ctx.out / "feature-probes", name)
     finally:
         ctx.step("hard-deleting the query experiment")
         hard_delete(ctx.settings, uri, name)  # nothing piles up in the trash across benchmark runs
-    not_measured = {"wandb_queries": "no W&B server without Docker; offline runs have no query API"
-                    if ctx.wandb_mode == "offline" else
-                    "W&B query latency through wandb.Api is not implemented in this harness yet"}
+        client.delete_registered_model(ui_model)
+    not_measured["wandb_queries"] = ("no W&B server without Docker; offline runs have no query API"
+                                     if ctx.wandb_mode == "offline" else
+                                     "W&B query latency through wandb.Api is not wired into this harness yet")
     notes = [f"Runs are stored through MlflowClient.log_batch ({p.query_steps}-step loss history, 3 more metrics, "
              f"3 params each); every operation is timed {p.query_repeats} times after one warm-up call; "
              "metric_history reads a different run each call (a seeded shuffle of all stored runs).",
