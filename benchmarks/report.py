@@ -93,6 +93,10 @@ def headline(figures: list[Figure]) -> list[tuple[str, str, str]]:
     return [r for r in rows if r[1] != "not measured" or r[2] != "not measured"]
 
 
+def results_figures(scenarios: dict[str, ScenarioResult]) -> list[Figure]:
+    return [f for sc in scenarios.values() for f in sc.figures]
+
+
 def summary_rows(suite: dict) -> list[tuple[str, str, str]]:
     return headline([f for sc in scenario_results(suite).values() for f in sc.figures])
 
@@ -128,6 +132,25 @@ def recommendations(suite: dict) -> list[str]:
     lost = one(figs, scenario="load", quantity="points_lost")
     if lost:
         out.append(f"MLflow under {int(lost.scale or 0)} concurrent writers: {int(lost.value)} point(s) lost.")
+    d = suite.get("decision") or {}
+    effort = {e["tracker"]: e for e in d.get("effort", []) if e["role"] == "adapter"}
+    if {"mlflow", "wandb"} <= set(effort):
+        m, w = effort["mlflow"], effort["wandb"]
+        out.append(f"Integration effort is similar: the MLflow adapter is {m['code_lines']} code lines with "
+                   f"{m['sdk_call_sites']} SDK call sites, the W&B adapter {w['code_lines']} lines with "
+                   f"{w['sdk_call_sites']} (counted from the code in this run); neither is a reason to choose.")
+    steps = {t: one(figs, scenario="macro", quantity="per_step_overhead", tracker=t, style="deferred",
+                    family="metrics", system_metrics=False, scale=1.0) for t in ("mlflow", "wandb")}
+    if all(steps.values()):
+        out.append("With the deferred style both trackers cost the training loop about the same per step "
+                   f"(MLflow {cell(steps['mlflow'])}, W&B {cell(steps['wandb'])}): choose on the other rows.")
+    mem = select(figs, quantity="service_memory")
+    if mem and suite["environment"]["wandb_mode"] == "offline":
+        total = sum(f.value for f in mem)
+        out.append(f"A team that must self-host without Docker or a vendor licence: MLflow runs here as three "
+                   f"processes using {total:,.0f} MiB RSS under load (measured); the W&B server needs Docker and "
+                   "a licence (documented facts above). A team that wants W&B's hosted UI, reports and sweeps "
+                   "without running servers should weigh its licence terms, not logging cost.")
     if suite["environment"]["wandb_mode"] == "offline":
         out.append("W&B ran offline (client only): its server-side costs (query latency, load, server storage) are "
                    "not measured; run the compose stack with a licence to measure them.")
@@ -170,6 +193,42 @@ def feature_rows(scenarios: dict[str, ScenarioResult]) -> list[FeatureRow]:
     return [*CI_ROWS, *DOCUMENTED]
 
 
+def which_tracker(suite: dict, figures: list[Figure]) -> list[str]:
+    """'Which tracker, when?': what each needs to run, integration effort, offline behaviour,
+    team features, licence and cost; every line names its figure or source."""
+    d = suite.get("decision")
+    if not d:
+        return []
+    lines = ["## Which tracker, when?", "", "### What each needs to run", "",
+             "| | MLflow | W&B |", "|---|---|---|",
+             "| services | PostgreSQL + an S3 store + `mlflow server` (natively here, or compose) | the `wandb/local` "
+             "image (compose only; needs Docker and a licence) |"]
+    for f in select(figures, quantity="service_memory"):
+        lines.append(f"| RSS of {f.subject} (measured: idle / during load) | {fmt(f.detail.get('idle'), 'MiB')} / "
+                     f"{fmt(f.value, 'MiB')} | not measured without a W&B server |")
+    meta = one(figures, quantity="run_metadata_bytes", tracker="mlflow", subject="total", family="full")
+    art = one(figures, quantity="run_artifact_bytes", tracker="mlflow", subject="total", family="full")
+    wfile = one(figures, quantity="run_folder_bytes", tracker="wandb", subject="with_media")
+    if meta and art:
+        lines.append(f"| disk per 1,000 runs (from the storage figures, full work) | "
+                     f"{(meta.value + art.value) * 1000 / 2**30:.2f} GiB (database {meta.value * 1000 / 2**20:,.0f} "
+                     f"MiB + bucket) | {fmt(wfile.value * 1000 / 2**30 if wfile else None, 'GiB')} (offline client "
+                     "files; the server's own storage is not measured here) |")
+    lines += ["", "### Integration effort (counted from the adapters' code)", "",
+              "| file | role | code lines | SDK call sites | distinct SDK functions |", "|---|---|---|---|---|"]
+    lines += [f"| `{e['path']}` | {e['role']} | {e['code_lines']} | {e['sdk_call_sites']} | "
+              f"{len(e['sdk_functions'])} |" for e in d["effort"]]
+    lines += ["", "### Offline behaviour and team features (what this stack offers, and the CI test that shows it)",
+              "", "| tracker | topic | feature | offered here | shown by |", "|---|---|---|---|---|"]
+    lines += [f"| {f['tracker']} | {f['topic']} | {f['feature']} | {f['offered']} | "
+              f"{('CI test `' + f['test'] + '`') if f['test'] else 'no test here (needs a W&B server)'} |"
+              for f in d["features"]]
+    lines += ["", "### Licence and cost (documented facts, with their source and the date read)", "",
+              "| tracker | topic | fact | source | read |", "|---|---|---|---|---|"]
+    lines += [f"| {f['tracker']} | {f['topic']} | {f['statement']} | {f['source']} | {f['date']} |" for f in d["facts"]]
+    return lines + [""]
+
+
 def render(run_dir: Path | str) -> Path:
     run_dir = Path(run_dir)
     s = load(run_dir)
@@ -194,7 +253,8 @@ def render(run_dir: Path | str) -> Path:
             lines += _scenario_section(name, scenarios[name], run_dir)
     lines += ["## Feature comparison", "", "| feature | MLflow | W&B | kind | shown by |", "|---|---|---|---|---|"]
     lines += [f"| {r.feature} | {r.mlflow} | {r.wandb} | {r.kind} | {r.shown_by} |" for r in feature_rows(scenarios)]
-    lines += ["", "## Recommendations", "", *[f"- {r}" for r in recommendations(s)], ""]
+    lines += [""] + which_tracker(s, results_figures(scenarios))
+    lines += ["## Recommendations", "", *[f"- {r}" for r in recommendations(s)], ""]
     report = run_dir / "comparison_report.md"
     report.write_text("\n".join(lines))
     return report

@@ -80,6 +80,7 @@ def run_suite(ctx: Context, names: list[str]) -> dict:
             bar.update(max(0.0, start + SCENARIOS[name].weight(ctx.profile) - bar.n))  # keep the ETA honest
             ctx.step(f"done in {time.perf_counter() - t_scenario:.0f} s ({result.status})")
     suite["duration_s"] = time.perf_counter() - t0
+    suite["decision"] = decision_facts()
     results.dump(suite, ctx.out / "results.json")
     remove_experiments(ctx)
     return suite
@@ -95,6 +96,17 @@ def remove_experiments(ctx: Context) -> None:
         hard_delete(ctx.settings, ctx.client_env["MLFLOW_TRACKING_URI"], ctx.experiment)
     except Exception as e:  # the figures are written; a leftover experiment is only clutter
         print(f"warning: could not delete the benchmark's experiments ({type(e).__name__}: {e})", file=sys.stderr)
+
+
+def decision_facts() -> dict:
+    """What 'which tracker, when?' rests on besides the measured figures: integration effort counted
+    from the adapters' code now, licence facts read from the installed packages now, documented facts
+    with their source and date, and the features with the CI test that exercises each."""
+    from dataclasses import asdict
+    from benchmarks import decision
+    return {"effort": [asdict(e) for e in decision.integration_effort()],
+            "facts": [asdict(f) for f in decision.documented_facts()],
+            "features": [asdict(f) for f in decision.FEATURES]}
 
 
 def point_latest(out: Path) -> Path:
