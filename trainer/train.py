@@ -2,6 +2,7 @@
 checkpoint by validation loss, test evaluation with files and plots."""
 from __future__ import annotations
 
+import math
 import os
 import platform
 import random
@@ -10,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -213,8 +214,11 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
             if progress.stopped_early(cfg):
                 tqdm.write(f"early stopping: no val-loss improvement for {cfg.early_stopping} epochs")
                 break
-            row = train_and_validate(model, (train_loader, val_loader), optimizer, device, data.classes,
-                                     epoch, progress, on_step)
+            try:
+                row = train_and_validate(model, (train_loader, val_loader), optimizer, device, data.classes,
+                                         epoch, progress, on_step, step_losses)
+            except Diverged as e:  # the trackers close the run as FAILED on the way out
+                raise Diverged(mark_failed(run_dir, cfg, progress, str(e))) from None
             recorded.log_epoch({k: v for k, v in row.items() if k != "epoch"}, epoch)
             if progress.best_epoch == epoch:
                 save_checkpoint(run_dir / "best.pt", model, optimizer, cfg, progress)
@@ -227,13 +231,17 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
 
 
 def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer, device: torch.device,
-                       classes: tuple[str, ...], epoch: int, progress: Progress, on_step) -> dict[str, float]:
-    """One epoch of training, then validation; updates `progress` and returns the epoch's row."""
+                       classes: tuple[str, ...], epoch: int, progress: Progress, on_step,
+                       step_losses: Sequence[tuple[int, float]] = ()) -> dict[str, float]:
+    """One epoch of training, then validation; updates `progress` and returns the epoch's row.
+    Raises Diverged when a loss is NaN or infinite (`step_losses` then names the first bad step)."""
     t0 = time.perf_counter()
     train_loss, train_acc, steps = train_one_epoch(model, loaders[0], optimizer, device,
                                                    epoch=epoch, first_step=progress.step, on_step=on_step)
+    epoch_steps = range(progress.step + 1, progress.step + steps + 1)
     progress.step += steps
     y, probs, val_loss = predict(model, loaders[1], device)
+    check_finite(train_loss, val_loss, epoch, epoch_steps, step_losses)
     row = {"epoch": epoch, "step": progress.step, "train/epoch_loss": train_loss, "train/epoch_acc": train_acc,
            "val/loss": val_loss, **ev.flat_metrics(ev.classification_metrics(y, probs, classes), "val"),
            "time/epoch_s": time.perf_counter() - t0}
@@ -242,6 +250,34 @@ def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer,
     if val_loss < progress.best_loss:
         progress.best_loss, progress.best_epoch = val_loss, epoch
     return row
+
+
+class Diverged(UserError):
+    """A loss became NaN or infinite: nothing more can be learned from this run."""
+
+
+def check_finite(train_loss: float, val_loss: float, epoch: int, steps: range,
+                 step_losses: Sequence[tuple[int, float]]) -> None:
+    """Once per epoch, not per step (no extra device sync): a NaN or inf step loss makes the
+    epoch's mean NaN or inf, and the epoch's step losses then name the first bad step."""
+    if math.isfinite(train_loss) and math.isfinite(val_loss):
+        return
+    bad = next(((s, float(v)) for s, v in step_losses if s in steps and not math.isfinite(float(v))), None)
+    if bad:
+        raise Diverged(f"the training loss became {bad[1]} at step {bad[0]} (epoch {epoch})")
+    where = f"epoch {epoch} (steps {steps.start}-{steps.stop - 1})"
+    if not math.isfinite(train_loss):
+        raise Diverged(f"the training loss became {train_loss} in {where}")
+    raise Diverged(f"the validation loss became {val_loss} after {where}: the last steps made the weights diverge")
+
+
+def mark_failed(run_dir: Path, cfg: TrainConfig, progress: Progress, reason: str) -> str:
+    """metrics.json of a run that cannot go on says so and keeps its history; returns the user's message."""
+    ev.write_json({"status": "failed", "error": reason, "history": progress.history, "config": cfg.to_dict()},
+                  run_dir / "metrics.json")
+    kept = (f"epochs 1-{progress.epoch} (last.pt, best.pt)" if progress.epoch else "no finished epoch")
+    return (f"training diverged: {reason} with lr={cfg.lr} ({cfg.optimizer}); try a lower --lr. "
+            f"{run_dir} keeps {kept}, its journal, and a metrics.json marked failed")
 
 
 def report_test(recorded: Tracker, data: XrayData, run_dir: Path, cfg: TrainConfig,
