@@ -62,6 +62,25 @@ def git_commit() -> str | None:
         return None
 
 
+def check_creatable(path: Path | str, what: str) -> None:
+    """Refuse a folder that cannot be made (under a file, no permission) before the slow work;
+    creates nothing, so bad input leaves no trace."""
+    path = Path(path).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"{what} {path} cannot be created: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path} cannot be created: no write permission in {existing}")
+
+
+def preflight(cfg: TrainConfig) -> torch.device:
+    """What can be checked before decoding images: the device and the folders to write."""
+    device = pick_device(cfg.device)
+    check_creatable(cfg.out_dir, "--out-dir")
+    check_creatable(cfg.cache_dir, "--cache-dir")
+    return device
+
+
 def build_model(cfg: TrainConfig) -> XrayCNN:
     return XrayCNN(cfg.image_size, cfg.dropout)
 
@@ -115,14 +134,23 @@ def save_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, progress: Pr
 def load_checkpoint(path: Path | str) -> tuple[XrayCNN, dict[str, Any]]:
     """Model (eval mode, CPU) and the checkpoint dict from a file written by `train`."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"checkpoint {path} is a folder, not a file; pass a checkpoint in it, e.g. {path / 'best.pt'}")
     if not path.is_file():
         raise UserError(f"checkpoint {path} does not exist")
-    try:
+    not_ours = f"{path} is not a checkpoint written by `python -m trainer train`"
+    try:  # weights_only: a foreign pickle is refused, never run
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # any unpickling failure (text, .npy, whole-model pickle) means the same to the user
+        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else ""
+        raise UserError(f"{not_ours} (torch.load: {type(e).__name__}{': ' + reason if reason else ''})") from None
+    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("config"), dict) and "model" in ckpt):
+        raise UserError(f"{not_ours}: it holds a {type(ckpt).__name__}, not a dict with 'model' and 'config'")
+    try:
         model = XrayCNN(ckpt["config"]["image_size"], tuple(ckpt["config"]["dropout"]))
         model.load_state_dict(ckpt["model"])
-    except (RuntimeError, KeyError, TypeError, EOFError) as e:
-        raise UserError(f"{path} is not a checkpoint written by `python -m trainer train`: {e}") from None
+    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise UserError(f"{not_ours}: {type(e).__name__}: {e}") from None
     return model.eval(), ckpt
 
 
@@ -179,7 +207,7 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
     if cfg.data is None and data is None:
         raise UserError("no data set given: pass --data DIR (a Kaggle-layout or flat folder of class folders)")
     seed_everything(cfg.seed, cfg.deterministic)
-    device = pick_device(cfg.device)
+    device = preflight(cfg)
     data = data or load_for(cfg)
     torch.manual_seed(cfg.seed)  # same weights and augmentations whatever happened before
     model = build_model(cfg).to(device, memory_format=torch.channels_last)
@@ -337,6 +365,7 @@ def run(cfg: TrainConfig) -> list[RunResult]:
     names = ("mlflow", "wandb") if cfg.tracker == "both" else (cfg.tracker,)
     data = None
     results = []
+    preflight(cfg)
     for name in names:
         tracker = make_tracker(name, cfg.log_style)  # first: an unreachable server stops us before any work
         if data is None and cfg.data is not None:
