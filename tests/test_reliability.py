@@ -59,24 +59,55 @@ def test_server_killed_mid_training_loses_no_point(victim, style, stack_root, sy
         stack.clean()
 
 
-def test_eight_concurrent_writers_lose_nothing(native_stack, mlflow_env):
-    """8 processes logging as fast as they can to one MLflow server: no errors, sent == stored."""
+WRITER = """
+import json, os, sys, time
+from pathlib import Path
+from mlflow import MlflowClient
+from mlflow.entities import Metric
+experiment_id, writer, points, batch, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])
+client = MlflowClient()
+run = client.create_run(experiment_id, run_name=f"writer-{writer}")
+Path(str(go) + f".ready-{writer}").touch()
+while not go.exists():  # start line: every writer is imported and has its run before any writes
+    time.sleep(0.005)
+t_start, errors = time.time(), 0
+for first in range(0, points, batch):
+    try:
+        client.log_batch(run.info.run_id, [Metric("load/value", float(s), int(time.time() * 1000), s)
+                                           for s in range(first, min(first + batch, points))])
+    except Exception as e:
+        errors += 1
+        print(f"writer {writer}: {type(e).__name__}: {e}", file=sys.stderr)
+print(json.dumps({"run_id": run.info.run_id, "errors": errors, "t_start": t_start, "t_end": time.time()}))
+"""
+
+
+def test_eight_concurrent_writers_lose_nothing(native_stack, mlflow_env, tmp_path):
+    """8 processes logging as fast as they can to one MLflow server, released together: they overlap
+    (checked), no errors, sent == stored."""
     from mlflow import MlflowClient
-    from benchmarks.context import parse_result
     client = MlflowClient()
     exp_id = client.create_experiment("eight-writers")
-    procs = [subprocess.Popen([sys.executable, "-m", "benchmarks.worker", "load_writer",
-                               json.dumps({"experiment_id": exp_id, "writer": w, "points": 2000, "batch": 100})],
+    go, points = tmp_path / "go", 2000
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, exp_id, str(w), str(points), "100", str(go)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
              for w in range(8)]
+    deadline = time.monotonic() + 300
+    while len(list(tmp_path.glob("go.ready-*"))) < 8:
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "a writer did not get ready"
+        time.sleep(0.05)
+    go.touch()
     results = []
     for p in procs:
         out, err = p.communicate(timeout=600)
-        results.append(parse_result(subprocess.CompletedProcess(p.args, p.returncode, out, err), "writer"))
+        assert p.returncode == 0, err[-2000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert max(r["t_start"] for r in results) < min(r["t_end"] for r in results), "the writers did not overlap"
     assert sum(r["errors"] for r in results) == 0
     for r in results:
         history = client.get_metric_history(r["run_id"], "load/value")
-        assert r["sent"] == 2000 and sorted(m.step for m in history) == list(range(2000))
+        assert sorted(m.step for m in history) == list(range(points))
+        assert all(m.value == m.step for m in history)
 
 
 # ---------------------------------------------------------------- crashes, long outages, resume
