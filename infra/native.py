@@ -114,6 +114,7 @@ class Postgres(Service):
         (self.data_dir / "run").mkdir(parents=True)
         pwfile = self.data_dir / "pwfile"
         pwfile.write_text(self.settings.postgres_password + "\n")
+        pwfile.chmod(0o600)
         if self.user:
             _open_path_for(self.user, self.data_dir)
         import subprocess
@@ -156,12 +157,14 @@ class Postgres(Service):
 
 class S3(Service):
     def __init__(self, s: Settings):
-        super().__init__("s3", s.s3_port, "S3_PORT", s.s3_url, s.state_dir / "s3", s)
+        # the keys by environment, never as arguments (every local user can read those):
+        # rclone reads any flag from RCLONE_<FLAG>, CSV-encoded for a repeatable one like --auth-key
+        super().__init__("s3", s.s3_port, "S3_PORT", s.s3_url, s.state_dir / "s3", s,
+                         env={"RCLONE_AUTH_KEY": f'"{s.s3_access_key},{s.s3_secret_key}"'})
 
     def command(self) -> list[str]:
-        s = self.settings
         return [str(BIN / "rclone"), "serve", "s3", str(self.data_dir), "--addr", f"127.0.0.1:{self.port}",
-                "--auth-key", f"{s.s3_access_key},{s.s3_secret_key}", "--config", "/dev/null"]
+                "--config", "/dev/null"]
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -195,6 +198,7 @@ class Mlflow(Service):
             "AWS_SECRET_ACCESS_KEY": s.s3_secret_key, "AWS_DEFAULT_REGION": "us-east-1",
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
             "MLFLOW_FLASK_SERVER_SECRET_KEY": s.mlflow_secret_key,
+            "MLFLOW_BACKEND_STORE_URI": s.postgres_uri,  # --backend-store-uri's envvar: the password stays off argv
         })
         if s.mlflow_auth:  # set only then: the server reads this file whenever the variable is set
             self.env["MLFLOW_AUTH_CONFIG_PATH"] = str(self.data_dir / "basic_auth.ini")
@@ -208,11 +212,11 @@ class Mlflow(Service):
                 f"database_uri = sqlite:///{self.data_dir / 'basic_auth.db'}\n"
                 f"admin_username = {s.mlflow_admin_user}\nadmin_password = {s.mlflow_admin_password}\n"
                 "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+            (self.data_dir / "basic_auth.ini").chmod(0o600)  # it holds the admin password
 
     def command(self) -> list[str]:
         s = self.settings
-        cmd = [str(BIN / "mlflow"), "server", "--backend-store-uri", s.postgres_uri,
-               "--artifacts-destination", f"s3://{s.s3_bucket}/", "--serve-artifacts",
+        cmd = [str(BIN / "mlflow"), "server", "--artifacts-destination", f"s3://{s.s3_bucket}/", "--serve-artifacts",
                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(s.mlflow_workers),
                "--allowed-hosts", f"127.0.0.1:{self.port},localhost:{self.port}"]
         return cmd + (["--app-name", "basic-auth"] if s.mlflow_auth else [])

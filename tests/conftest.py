@@ -24,10 +24,30 @@ def synthetic_data(tmp_path_factory) -> Path:
     return make_dataset(tmp_path_factory.mktemp("synthetic"), per_class=30, size=96, seed=0)
 
 
+def pytest_report_header(config) -> str:
+    return f"data: {_data_choice()}"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    terminalreporter.write_sep("-", f"data: {_data_choice()}")
+
+
+def _data_choice() -> str:
+    if REAL_DATA.is_dir():
+        return f"the real data set at {REAL_DATA}"
+    return (f"GENERATED images: the real data set is missing at {REAL_DATA}; "
+            f"set XRAY_REQUIRE_REAL_DATA=1 to make that an error (CI should: it has the real set)")
+
+
 @pytest.fixture(scope="session")
 def xray_data(synthetic_data) -> Path:
-    """The real Kaggle data set when present (it is in CI), else generated data."""
-    return REAL_DATA if REAL_DATA.is_dir() else synthetic_data
+    """The real Kaggle data set when present (it is in CI), else generated data; the choice is printed
+    in the test summary, and XRAY_REQUIRE_REAL_DATA=1 makes a missing real set fail the tests."""
+    if REAL_DATA.is_dir():
+        return REAL_DATA
+    if os.environ.get("XRAY_REQUIRE_REAL_DATA") == "1":
+        pytest.fail(f"XRAY_REQUIRE_REAL_DATA=1 but the real data set is missing at {REAL_DATA}")
+    return synthetic_data
 
 
 @pytest.fixture(scope="session")

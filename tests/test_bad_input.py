@@ -56,3 +56,62 @@ def test_bad_config_file_names_the_file_and_key(edit, message, tmp_path, good_da
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert str(bad) in out.stderr and message in out.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def _not_checkpoints(folder):
+    """Files a user may pass to `evaluate --model` that no `train` wrote."""
+    import numpy as np
+    import pickle
+    import torch
+    from trainer.model import XrayCNN
+    made = {"whole-model pickle": folder / "model.pt", "plain pickle": folder / "plain.pt",
+            "renamed .npy": folder / "array.pt", "bare tensor": folder / "tensor.pt", "text file": folder / "notes.pt",
+            "other torch dict": folder / "state.pt", "a folder": folder / "run"}
+    torch.save({"state_dict": XrayCNN(32).state_dict()}, made["other torch dict"])
+    torch.save(XrayCNN(32), made["whole-model pickle"])
+    made["plain pickle"].write_bytes(pickle.dumps({"a": {1, 2}}))
+    np.save(folder / "array.npy", np.zeros(3))
+    (folder / "array.npy").rename(made["renamed .npy"])
+    torch.save(torch.zeros(3), made["bare tensor"])
+    made["text file"].write_text("epoch 1: loss 0.5\n")
+    made["a folder"].mkdir()
+    return made
+
+
+@pytest.mark.parametrize("case, message", [
+    ("whole-model pickle", "is not a checkpoint written by `python -m trainer train` (torch.load: UnpicklingError"),
+    ("plain pickle", "is not a checkpoint written by `python -m trainer train` (torch.load:"),
+    ("other torch dict", "is not a checkpoint written by `python -m trainer train`: it holds a dict"),
+    ("renamed .npy", "is not a checkpoint written by `python -m trainer train` (torch.load:"),
+    ("bare tensor", "is not a checkpoint written by `python -m trainer train`: it holds a Tensor"),
+    ("text file", "is not a checkpoint written by `python -m trainer train` (torch.load:"),
+    ("a folder", "is a folder, not a file; pass a checkpoint in it"),
+])
+def test_evaluate_refuses_what_is_no_checkpoint(case, message, tmp_path, good_data, capsys):
+    from trainer.cli import main
+    model = _not_checkpoints(tmp_path)[case]
+    assert main(["evaluate", "--model", str(model), "--data", str(good_data)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: checkpoint {model}" if case == "a folder" else f"error: {model}")
+    assert message in err
+
+
+@pytest.mark.parametrize("flag, where, message", [
+    ("--out-dir", "file/runs", "--out-dir {p} cannot be created: {f} is a file"),
+    ("--cache-dir", "file/cache", "--cache-dir {p} cannot be created: {f} is a file"),
+    ("--device", None, "device=cuda was asked for, but torch sees no CUDA GPU"),
+])
+def test_what_can_be_checked_is_checked_before_decoding(flag, where, message, tmp_path, good_data, capsys):
+    import torch
+    from trainer.cli import main
+    if where is None and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    (tmp_path / "file").write_text("a file where a folder should go")
+    cache = tmp_path / "cache"
+    value = str(tmp_path / where) if where else "cuda"
+    args = {"--out-dir": str(tmp_path / "runs"), "--cache-dir": str(cache), flag: value}
+    code = main(["train", "--data", str(good_data), "--epochs", "1", "--image-size", "24",
+                 *[x for item in args.items() for x in item]])
+    err = capsys.readouterr().err
+    assert code == 2 and message.format(p=value, f=tmp_path / "file") in err
+    assert not cache.exists() and not (tmp_path / "runs").exists()  # refused before decoding a single image

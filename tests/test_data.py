@@ -51,19 +51,53 @@ def test_flat_layout_is_split_70_15_15(tmp_path):
     assert len({p for k in s for p in s[k].paths}) == 60
 
 
-@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P", "I;16", "CMYK", "LA"])
-def test_any_mode_decodes_to_three_channels(tmp_path, mode):
-    gradient = np.tile(np.linspace(0, 1, 80), (60, 1))
-    if mode == "I;16":
-        img = Image.fromarray((gradient * 65535).astype(np.uint16))
-        assert img.mode.startswith("I;16")
-    else:
-        img = Image.fromarray((gradient * 255).astype(np.uint8)).convert(mode)
-    path = tmp_path / ("x.jpg" if mode == "CMYK" else "x.png")
+GRADIENT = np.tile(np.linspace(0, 1, 80), (60, 1))  # black on the left, white on the right
+
+
+def _gradient_image(mode: str) -> tuple[Image.Image, str]:
+    """The gradient stored in `mode` the way such files come: 16-bit PNG/TIFF, float TIFF, ..."""
+    if mode.startswith("I;16"):
+        img = Image.frombytes(mode, (80, 60), (GRADIENT * 65535).astype(">u2" if mode == "I;16B" else "<u2").tobytes())
+        return img, "tif" if mode == "I;16B" else "png"
+    if mode == "I":  # 32-bit integers holding 16-bit values (what Pillow gives for many 16-bit files)
+        return Image.fromarray((GRADIENT * 65535).astype(np.int32)), "tif"
+    if mode == "F":  # floats in [0, 1]
+        return Image.fromarray(GRADIENT.astype(np.float32)), "tif"
+    img = Image.fromarray((GRADIENT * 255).astype(np.uint8)).convert(mode)
+    return img, "jpg" if mode == "CMYK" else "png"
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I;16B", "I", "F"])
+def test_any_mode_decodes_to_sensible_grey_levels(tmp_path, mode):
+    img, ext = _gradient_image(mode)
+    path = tmp_path / f"x.{ext}"
     img.save(path)
-    arr = decode(path, 32)
-    assert arr.shape == (3, 32, 32) and arr.dtype == np.uint8
-    assert arr[:, :, -1].mean() > 200 and arr[:, :, 0].mean() < 60  # the gradient survives, not clipped
+    with Image.open(path) as back:
+        assert back.mode == mode or (mode, back.mode) == ("I;16B", "I;16")  # the file holds the mode under test
+    arr = decode(path, 32).astype(float)
+    assert arr.shape == (3, 32, 32)
+    assert np.abs(arr[0] - arr[1]).max() <= 3 and np.abs(arr[1] - arr[2]).max() <= 3  # grey stays grey
+    columns = arr.mean(axis=(0, 1))
+    assert columns[:2].mean() < 30 and columns[-2:].mean() > 225  # full range: not dark, not clipped
+    assert abs(columns[14:18].mean() - 128) < 30  # mid-grey in the middle
+
+
+@pytest.mark.parametrize("mode", ["I;16L", "I;16N"])
+def test_16_bit_variants_pillow_cannot_save_decode_alike(mode):
+    from trainer.data import to_rgb
+    img, _ = _gradient_image(mode)
+    arr = np.asarray(to_rgb(img)).astype(float)
+    assert arr[:, 0].mean() == 0 and arr[:, -1].mean() == 255 and abs(arr[:, 40].mean() - 128) < 3
+
+
+@pytest.mark.parametrize("orientation, bright_side", [(1, "right"), (3, "left"), (2, "left")])
+def test_exif_orientation_is_applied(tmp_path, orientation, bright_side):
+    img = Image.fromarray((GRADIENT * 255).astype(np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # Orientation: 1 as stored, 2 mirrored, 3 turned 180 degrees
+    img.save(tmp_path / "x.jpg", exif=exif)
+    columns = decode(tmp_path / "x.jpg", 32).astype(float).mean(axis=(0, 1))
+    assert (columns[-4:].mean() > columns[:4].mean() + 150) == (bright_side == "right")
 
 
 def _bad_files(folder: Path) -> list[Path]:
@@ -134,3 +168,27 @@ def test_load_data_gives_float_tensors_in_unit_range(xray_data, image_cache):
     assert x.shape == (3, 32, 32) and x.dtype.is_floating_point
     assert 0 <= float(x.min()) and float(x.max()) <= 1
     assert set(data.train.labels.tolist()) == {0, 1, 2} and data.classes == CLASSES
+
+
+def test_unknown_class_folders_are_named_and_a_val_folder_is_used(tmp_path, capsys):
+    root = make_dataset(tmp_path / "d", per_class=12, size=32)
+    shutil.copytree(root / "train" / "Normal", root / "train" / "Lung_Opacity")
+    val = root / "val"
+    for class_dir in (root / "test").iterdir():
+        shutil.copytree(class_dir, val / class_dir.name)
+    layout, splits = scan(root, val_fraction=0.15, test_fraction=0.15, seed=0)
+    err = capsys.readouterr().err
+    assert f"ignoring folder {root / 'train' / 'Lung_Opacity'}" in err
+    assert f"using {val} as the validation split" in err
+    assert all(p.is_relative_to(val) for p in splits["val"].paths) and len(splits["val"]) == len(splits["test"])
+    assert not any(p.is_relative_to(root / "train" / "Lung_Opacity") for p in splits["train"].paths)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda r: (r.parent / "file.txt").write_text("x") and r.parent / "file.txt", "is a file, not a folder"),
+    (lambda r: shutil.rmtree(r / "test") or r, "has train/ but no test/ folder"),
+])
+def test_data_that_is_a_file_or_lacks_test_says_so(tmp_path, make, message):
+    root = make(make_dataset(tmp_path / "d", per_class=6, size=32))
+    with pytest.raises(UserError, match=message):
+        scan(root, val_fraction=0.15, test_fraction=0.15, seed=0)

@@ -28,14 +28,40 @@ def test_s3_refuses_wrong_credentials(native_stack):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
-def test_authenticated_mode_refuses_anonymous_requests(stack_root):
+@pytest.fixture(scope="module")
+def auth_stack(stack_root):
     stack = make_stack(stack_root / "auth", mlflow_auth=True)
-    s = stack.settings
     try:
         stack.up(quiet=True)
-        url = f"{s.mlflow_url}/api/2.0/mlflow/experiments/search?max_results=1"
-        assert requests.get(url, timeout=10).status_code == 401
-        assert requests.get(url, auth=(s.mlflow_admin_user, "wrong"), timeout=10).status_code == 401
-        assert requests.get(url, auth=(s.mlflow_admin_user, s.mlflow_admin_password), timeout=10).status_code == 200
+        yield stack
     finally:
         stack.clean()
+
+
+def test_authenticated_mode_refuses_anonymous_requests(auth_stack):
+    s = auth_stack.settings
+    url = f"{s.mlflow_url}/api/2.0/mlflow/experiments/search?max_results=1"
+    assert requests.get(url, timeout=10).status_code == 401
+    assert requests.get(url, auth=(s.mlflow_admin_user, "wrong"), timeout=10).status_code == 401
+    assert requests.get(url, auth=(s.mlflow_admin_user, s.mlflow_admin_password), timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("password", ["wrong", None])
+def test_wrong_or_missing_credentials_stop_the_trainer_before_training(password, auth_stack, synthetic_data,
+                                                                      tmp_path, monkeypatch, capsys):
+    from trainer.cli import main
+    s = auth_stack.settings
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", s.mlflow_url)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", s.mlflow_admin_user)
+    if password:
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+    else:
+        monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
+    code = main(["train", "--data", str(synthetic_data), "--tracker", "mlflow", "--epochs", "1", "--image-size", "24",
+                 "--out-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    (line,) = err.splitlines()
+    assert f"MLflow tracking server {s.mlflow_url} runs with authentication (HTTP 401)" in line
+    assert ("were refused" if password else "none is set") in line
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "cache").exists()  # before any work

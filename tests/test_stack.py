@@ -2,6 +2,7 @@
 down, nothing left behind, up again, the data is still there."""
 import os
 import socket
+import time
 
 import psycopg2
 import pytest
@@ -71,14 +72,19 @@ def test_second_up_leaves_running_services_alone(native_stack):
 
 
 def test_a_dead_service_is_restarted_by_up(stack_root):
+    """Each service killed -9 in turn (one stack, to keep it fast): `up` restarts that one alone."""
     stack = make_stack(stack_root / "restart")
     try:
         stack.up(quiet=True)
-        s3 = stack.service("s3")
-        old = s3.pid()
-        os.kill(old, 9)
-        started = stack.up(quiet=True)
-        assert list(started) == ["s3"] and s3.pid() not in (None, old)
+        for name in ("s3", "postgres", "mlflow"):
+            svc = stack.service(name)
+            old = svc.pid()
+            os.killpg(old, 9)  # the whole group: PostgreSQL's and MLflow's workers too
+            while process.pid_alive(old):
+                time.sleep(0.05)
+            started = stack.up(quiet=True)
+            assert list(started) == [name] and svc.pid() not in (None, old)
+            assert all(s.healthy() for s in stack.services)
     finally:
         stack.clean()
 
@@ -101,3 +107,23 @@ def test_native_servers_bind_to_loopback_only(native_stack):
         procs = [psutil.Process(svc.pid()), *psutil.Process(svc.pid()).children(recursive=True)]
         addrs = {c.laddr.ip for p in procs for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
         assert addrs and addrs <= {"127.0.0.1"}, f"{svc.name} listens on {addrs}"
+
+
+def test_no_secret_in_any_process_arguments(native_stack):
+    """Every local user can read a process's argument vector (`ps aux`): the stack's secrets go by
+    environment or private file, never as arguments, in every server process and their workers."""
+    import psutil
+    from infra.settings import SECRETS
+    from dotenv import dotenv_values
+    env = dotenv_values(native_stack.settings.state_dir / ".env")
+    secrets = {key: env[key] for key in SECRETS if env.get(key)}
+    assert {"POSTGRES_PASSWORD", "S3_ACCESS_KEY", "S3_SECRET_KEY"} <= secrets.keys()
+    checked = 0
+    for svc in native_stack.services:
+        root = psutil.Process(svc.pid())
+        for proc in [root, *root.children(recursive=True)]:
+            argv = " ".join(proc.cmdline())
+            checked += 1
+            leaked = [key for key, value in secrets.items() if value in argv]
+            assert not leaked, f"{svc.name} (pid {proc.pid}) has {', '.join(leaked)} in its arguments"
+    assert checked >= len(native_stack.services) + 1  # the servers and at least the MLflow worker

@@ -3,6 +3,7 @@ MLflow through MlflowClient against the session's real server, W&B from the
 run's .wandb file written by the real SDK (offline)."""
 import subprocess
 import sys
+import uuid
 
 import pytest
 import torch
@@ -89,7 +90,7 @@ def test_registered_model_is_champion_and_predicts_like_the_trained_one(both, ml
 
 def test_champion_alias_moves_only_for_a_better_model(tiny_cfg, mlflow_env):
     from mlflow import MlflowClient
-    name = "xray-cnn-champion-rule"
+    name = f"xray-cnn-champion-rule-{uuid.uuid4().hex[:8]}"  # its own model: no earlier version to beat
     client = MlflowClient()
 
     def register(score):
@@ -193,6 +194,20 @@ def test_deferred_handoff_probe_delivers_every_value(tracker, mlflow_env, monkey
     assert len(timing.call_ns) == 40 and timing.stats.handed == 40
     stored = stored_values(tracker, tmp_path / "run", timing.run_id, {k for k, _ in timing.logged})
     assert len(timing.logged) == 120 and sorted(stored) == sorted(timing.logged.items())
+
+
+def test_sync_of_a_complete_wandb_run_adds_no_offline_run_folder(tiny_cfg, monkeypatch, tmp_path):
+    from trainer.trackers.recorded import sync_run
+    monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path))
+    [result] = run(tiny_cfg(epochs=1, tracker="wandb", experiment="sync-nothing"))
+    wandb_dir = result.run_dir / "wandb"
+    before = sorted(p.name for p in wandb_dir.iterdir())
+    latest = (wandb_dir / "latest-run").resolve()
+    for _ in range(2):
+        sent = sync_run(result.run_dir)
+        assert (sent.points, sent.files, sent.model) == (0, [], False)
+    assert sorted(p.name for p in wandb_dir.iterdir()) == before
+    assert (wandb_dir / "latest-run").resolve() == latest
 
 
 def test_unreachable_tracking_server_stops_before_training(tmp_path, xray_data):

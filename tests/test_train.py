@@ -171,3 +171,45 @@ def test_cli_bad_input_is_one_message_without_traceback(args, message, tmp_path)
     out = _cli(*args, cwd=tmp_path)
     assert out.returncode == 2
     assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_check_finite_names_the_first_bad_step_of_the_epoch():
+    from trainer.train import Diverged, check_finite
+    check_finite(0.5, 0.7, 2, range(9, 17), [(9, 0.5), (10, 0.4)])  # finite: nothing to say
+    losses = [(8, float("nan")), (9, 0.5), (10, float("inf")), (11, float("nan"))]  # step 8: the epoch before
+    with pytest.raises(Diverged, match=r"became inf at step 10 \(epoch 2\)"):
+        check_finite(float("inf"), 0.7, 2, range(9, 17), losses)
+    with pytest.raises(Diverged, match=r"validation loss became nan after epoch 2 \(steps 9-16\)"):
+        check_finite(0.5, float("nan"), 2, range(9, 17), [(9, 0.5)])
+
+
+@pytest.mark.integration
+def test_diverging_run_stops_with_one_line_and_keeps_its_folder(tmp_path, synthetic_data, mlflow_env, capsys):
+    """--lr 1e6 turns the loss NaN in the first epoch: exit 2 naming step and epoch, the MLflow run FAILED,
+    the run folder kept with its journal and a metrics.json that says failed."""
+    import re
+    from mlflow import MlflowClient
+    from trainer.cli import main
+    code = main(["train", "--data", str(synthetic_data), "--lr", "1e6", "--optimizer", "sgd", "--epochs", "2",
+                 "--image-size", "32", "--tracker", "mlflow", "--experiment", "diverged", "--run-name", "diverged",
+                 "--out-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+    assert re.search(r"loss became (nan|inf) (at step \d+ \(epoch 1\)|after epoch 1)", line), line
+    run_dir = tmp_path / "runs" / "diverged"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and metrics["error"] in line
+    end = journal.read(run_dir)[-1]
+    assert (end["kind"], end["status"]) == ("end", "FAILED")
+    client = MlflowClient()
+    (run,) = client.search_runs([client.get_experiment_by_name("diverged").experiment_id])
+    assert run.info.status == "FAILED"
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_non_finite_config_values_are_refused_before_any_work(value, tmp_path):
+    out = _cli("train", "--data", ".", "--lr", value, "--out-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"lr={float(value)} must be a finite number" in out.stderr
+    assert not (tmp_path / "runs").exists()

@@ -133,9 +133,11 @@ def resolve_model(ref: str):
 
 def cmd_evaluate(args) -> None:
     import torch
-    from trainer.train import evaluate_and_report, load_for
+    from trainer.train import check_creatable, evaluate_and_report, load_for
     model, config, default_out = resolve_model(args.model)
     cfg = load_config(config, path=None)
+    check_creatable(args.out or default_out, "--out")
+    check_creatable(args.cache_dir or cfg.cache_dir, "--cache-dir")
     data = load_for(cfg.replace(data=str(args.data), cache_dir=args.cache_dir or cfg.cache_dir, augment=False))
     m, _, files = evaluate_and_report(model, data, torch.device("cpu"), args.out or default_out, cfg)
     print(f"{args.model} on the test split of {args.data}: n={m['n']} accuracy {m['accuracy']:.3f}, "

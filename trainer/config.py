@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -70,6 +71,11 @@ def _check(ok: bool, message: str) -> None:
 
 
 def _validate(c: TrainConfig) -> None:
+    for f in dataclasses.fields(c):  # inf or nan passes every range check below, and then diverges
+        value = getattr(c, f.name)
+        numbers = value if isinstance(value, tuple) else (value,)
+        _check(all(math.isfinite(v) for v in numbers if isinstance(v, float)),
+               f"{f.name}={value} must be a finite number")
     _check(c.image_size >= MIN_IMAGE_SIZE,
            f"image_size={c.image_size} is too small: the network's conv and four 2x2 "
            f"poolings need at least {MIN_IMAGE_SIZE} px")

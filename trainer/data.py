@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
@@ -28,6 +28,7 @@ from trainer.errors import UserError
 
 CLASSES = ("COVID-19", "Normal", "Viral Pneumonia")  # label order: the seed's (alphabetical) order
 _ALIASES = {"covid": 0, "covid19": 0, "normal": 1, "viralpneumonia": 2}
+SPLITS = ("train", "val", "test")  # split folders of the Kaggle layout, never classes
 EXPECTED = "class folders named like Covid / COVID-19, Normal, Viral Pneumonia / Viral_Pneumonia"
 
 
@@ -51,6 +52,9 @@ def _class_folders(folder: Path) -> dict[int, Path]:
     found: dict[int, Path] = {}
     for child in sorted(folder.iterdir()):
         label = canonical_class(child.name) if child.is_dir() else None
+        if child.is_dir() and label is None and not child.name.startswith(".") and child.name.lower() not in SPLITS:
+            print(f"note: ignoring folder {child}: it maps to none of the classes {', '.join(CLASSES)}",
+                  file=sys.stderr)
         if label is not None:
             if label in found:
                 raise UserError(f"{folder} has two folders for class '{CLASSES[label]}': "
@@ -98,11 +102,19 @@ def scan(root: Path | str, *, val_fraction: float, test_fraction: float, seed: i
     Files are sorted before splitting, so a seed gives the same split on every machine.
     """
     root = Path(root)
+    layouts = f"expected a folder with train/ and test/ (Kaggle layout) or {EXPECTED} (flat layout)"
+    if root.is_file():
+        raise UserError(f"data folder {root} is a file, not a folder; {layouts}")
     if not root.is_dir():
-        raise UserError(f"data folder {root} does not exist; expected a folder with train/ and test/ "
-                        f"(Kaggle layout) or {EXPECTED} (flat layout)")
-    train_dir, test_dir = _child(root, "train"), _child(root, "test")
+        raise UserError(f"data folder {root} does not exist; {layouts}")
+    train_dir, val_dir, test_dir = (_child(root, name) for name in SPLITS)
+    if train_dir and not test_dir:
+        raise UserError(f"{root} has train/ but no test/ folder: the Kaggle layout needs both "
+                        f"(or put the class folders directly in {root} for the flat layout)")
     if train_dir and test_dir:
+        if val_dir:  # the data set's own validation split, as given
+            print(f"note: using {val_dir} as the validation split (val_fraction is not used)", file=sys.stderr)
+            return "kaggle", {"train": _scan_split(train_dir), "val": _scan_split(val_dir), "test": _scan_split(test_dir)}
         train, val = _stratified(_scan_split(train_dir), val_fraction, seed, "validation")
         return "kaggle", {"train": train, "val": val, "test": _scan_split(test_dir)}
     rest, test = _stratified(_scan_split(root), test_fraction, seed, "test")
@@ -121,12 +133,25 @@ def fingerprint(root: Path, splits: dict[str, Split]) -> str:
 
 # ---------------------------------------------------------------- decoding + cache
 
+def _grey_range(mode: str, arr: np.ndarray) -> tuple[float, float]:
+    """The values that map to black and white: the bit depth when the mode says it, else the
+    usual range the values fit (8 or 16 bit, or 0-1 for floats), else the image's own min-max."""
+    lo, hi = float(arr.min()), float(arr.max())
+    if mode.startswith("I;16"):
+        return 0.0, 65535.0
+    usual = ((0.0, 1.0),) if mode == "F" else ()
+    for top in (*usual, (0.0, 255.0), (0.0, 65535.0)):
+        if top[0] <= lo and hi <= top[1]:
+            return top
+    return lo, hi if hi > lo else lo + 1.0
+
+
 def to_rgb(img: Image.Image) -> Image.Image:
-    """Any PIL mode (L, RGBA, P, CMYK, 16-bit, float) -> 8-bit RGB."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        img = Image.fromarray(np.clip(arr * 255.0 / top, 0, 255).astype(np.uint8), "L")
+    """Any PIL mode (1, L, LA, P, RGB(A), CMYK, I;16*, I, F) -> 8-bit RGB; transparency over black."""
+    if img.mode.startswith("I;16") or img.mode in ("I", "F"):
+        arr = np.asarray(img.convert("I") if img.mode in ("I;16L", "I;16N") else img, dtype=np.float64)
+        lo, hi = _grey_range(img.mode, arr)
+        img = Image.fromarray(np.clip((arr - lo) * 255.0 / (hi - lo), 0, 255).round().astype(np.uint8), "L")
     elif img.mode == "P":
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA"):
@@ -141,7 +166,7 @@ def decode(path: Path, size: int) -> np.ndarray:
         with Image.open(path) as img:
             img.draft("RGB", (size, size))  # JPEG: let the decoder downscale (big speed-up on 4k images)
             img.load()
-            rgb = to_rgb(img).resize((size, size), Image.BILINEAR)
+            rgb = to_rgb(ImageOps.exif_transpose(img)).resize((size, size), Image.BILINEAR)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         reason = "empty file" if path.stat().st_size == 0 else f"{type(e).__name__}: {e}"
         raise ValueError(reason) from None

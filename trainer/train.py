@@ -2,6 +2,7 @@
 checkpoint by validation loss, test evaluation with files and plots."""
 from __future__ import annotations
 
+import math
 import os
 import platform
 import random
@@ -10,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -59,6 +60,25 @@ def git_commit() -> str | None:
                               text=True, timeout=5, check=True).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def check_creatable(path: Path | str, what: str) -> None:
+    """Refuse a folder that cannot be made (under a file, no permission) before the slow work;
+    creates nothing, so bad input leaves no trace."""
+    path = Path(path).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"{what} {path} cannot be created: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path} cannot be created: no write permission in {existing}")
+
+
+def preflight(cfg: TrainConfig) -> torch.device:
+    """What can be checked before decoding images: the device and the folders to write."""
+    device = pick_device(cfg.device)
+    check_creatable(cfg.out_dir, "--out-dir")
+    check_creatable(cfg.cache_dir, "--cache-dir")
+    return device
 
 
 def build_model(cfg: TrainConfig) -> XrayCNN:
@@ -114,14 +134,23 @@ def save_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, progress: Pr
 def load_checkpoint(path: Path | str) -> tuple[XrayCNN, dict[str, Any]]:
     """Model (eval mode, CPU) and the checkpoint dict from a file written by `train`."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"checkpoint {path} is a folder, not a file; pass a checkpoint in it, e.g. {path / 'best.pt'}")
     if not path.is_file():
         raise UserError(f"checkpoint {path} does not exist")
-    try:
+    not_ours = f"{path} is not a checkpoint written by `python -m trainer train`"
+    try:  # weights_only: a foreign pickle is refused, never run
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # any unpickling failure (text, .npy, whole-model pickle) means the same to the user
+        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else ""
+        raise UserError(f"{not_ours} (torch.load: {type(e).__name__}{': ' + reason if reason else ''})") from None
+    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("config"), dict) and "model" in ckpt):
+        raise UserError(f"{not_ours}: it holds a {type(ckpt).__name__}, not a dict with 'model' and 'config'")
+    try:
         model = XrayCNN(ckpt["config"]["image_size"], tuple(ckpt["config"]["dropout"]))
         model.load_state_dict(ckpt["model"])
-    except (RuntimeError, KeyError, TypeError, EOFError) as e:
-        raise UserError(f"{path} is not a checkpoint written by `python -m trainer train`: {e}") from None
+    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise UserError(f"{not_ours}: {type(e).__name__}: {e}") from None
     return model.eval(), ckpt
 
 
@@ -183,7 +212,7 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
     if cfg.data is None and data is None:
         raise UserError("no data set given: pass --data DIR (a Kaggle-layout or flat folder of class folders)")
     seed_everything(cfg.seed, cfg.deterministic)
-    device = pick_device(cfg.device)
+    device = preflight(cfg)
     data = data or load_for(cfg)
     torch.manual_seed(cfg.seed)  # same weights and augmentations whatever happened before
     model = build_model(cfg).to(device, memory_format=torch.channels_last)
@@ -219,8 +248,11 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
                 if progress.stopped_early(cfg):
                     tqdm.write(f"early stopping: no val-loss improvement for {cfg.early_stopping} epochs")
                     break
-                row, trained = train_and_validate(model, (train_loader, val_loader), optimizer, device,
-                                                  data.classes, epoch, progress, on_step)
+                try:
+                    row, trained = train_and_validate(model, (train_loader, val_loader), optimizer, device,
+                                                      data.classes, epoch, progress, on_step)
+                except Diverged as e:  # the trackers close the run as FAILED on the way out
+                    raise Diverged(mark_failed(run_dir, cfg, progress, str(e))) from None
                 step_losses += trained.numbered()
                 recorded.log_epoch({k: v for k, v in row.items() if k != "epoch"}, epoch)
                 recorded.drain()  # the journal holds the epoch before last.pt does: --resume relies on it
@@ -270,13 +302,16 @@ class PhaseClock:
 def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer, device: torch.device,
                        classes: tuple[str, ...], epoch: int, progress: Progress,
                        on_step) -> tuple[dict[str, float], EpochResult]:
-    """One epoch of training, then validation; updates `progress`, returns the epoch's row and its steps."""
+    """One epoch of training, then validation; updates `progress`, returns the epoch's row and its steps.
+    Raises Diverged when a loss is NaN or infinite (naming the first bad step)."""
     t0 = time.perf_counter()
     trained = train_one_epoch(model, loaders[0], optimizer, device, epoch=epoch, first_step=progress.step,
                               on_step=on_step)
     train_loss, train_acc = trained.loss, trained.acc
+    epoch_steps = range(progress.step + 1, progress.step + trained.steps + 1)
     progress.step += trained.steps
     y, probs, val_loss = predict(model, loaders[1], device)
+    check_finite(train_loss, val_loss, epoch, epoch_steps, trained.numbered())
     row = {"epoch": epoch, "step": progress.step, "train/epoch_loss": train_loss, "train/epoch_acc": train_acc,
            "val/loss": val_loss, **ev.flat_metrics(ev.classification_metrics(y, probs, classes), "val"),
            "time/epoch_s": time.perf_counter() - t0}
@@ -285,6 +320,34 @@ def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer,
     if val_loss < progress.best_loss:
         progress.best_loss, progress.best_epoch = val_loss, epoch
     return row, trained
+
+
+class Diverged(UserError):
+    """A loss became NaN or infinite: nothing more can be learned from this run."""
+
+
+def check_finite(train_loss: float, val_loss: float, epoch: int, steps: range,
+                 step_losses: Sequence[tuple[int, float]]) -> None:
+    """Once per epoch, not per step (no extra device sync): a NaN or inf step loss makes the
+    epoch's mean NaN or inf, and the epoch's step losses then name the first bad step."""
+    if math.isfinite(train_loss) and math.isfinite(val_loss):
+        return
+    bad = next(((s, float(v)) for s, v in step_losses if s in steps and not math.isfinite(float(v))), None)
+    if bad:
+        raise Diverged(f"the training loss became {bad[1]} at step {bad[0]} (epoch {epoch})")
+    where = f"epoch {epoch} (steps {steps.start}-{steps.stop - 1})"
+    if not math.isfinite(train_loss):
+        raise Diverged(f"the training loss became {train_loss} in {where}")
+    raise Diverged(f"the validation loss became {val_loss} after {where}: the last steps made the weights diverge")
+
+
+def mark_failed(run_dir: Path, cfg: TrainConfig, progress: Progress, reason: str) -> str:
+    """metrics.json of a run that cannot go on says so and keeps its history; returns the user's message."""
+    ev.write_json({"status": "failed", "error": reason, "history": progress.history, "config": cfg.to_dict()},
+                  run_dir / "metrics.json")
+    kept = (f"epochs 1-{progress.epoch} (last.pt, best.pt)" if progress.epoch else "no finished epoch")
+    return (f"training diverged: {reason} with lr={cfg.lr} ({cfg.optimizer}); try a lower --lr. "
+            f"{run_dir} keeps {kept}, its journal, and a metrics.json marked failed")
 
 
 def report_test(recorded: Tracker, data: XrayData, run_dir: Path, cfg: TrainConfig,
@@ -346,6 +409,7 @@ def run(cfg: TrainConfig) -> list[RunResult]:
     names = ("mlflow", "wandb") if cfg.tracker == "both" else (cfg.tracker,)
     data = None
     results = []
+    preflight(cfg)
     for name in names:
         tracker = make_tracker(name, cfg.log_style)  # first: an unreachable server stops us before any work
         if data is None and cfg.data is not None:

@@ -36,9 +36,23 @@ def check_mlflow_reachable(uri: str) -> None:
         return
     try:
         requests.get(f"{uri.rstrip('/')}/health", timeout=5).raise_for_status()
+        # /health needs no login: ask for one experiment, as the SDK will, to check the credentials too
+        answer = requests.get(f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search", params={"max_results": 1},
+                              auth=_credentials(), timeout=10)
     except requests.RequestException as e:
         raise UserError(f"MLflow tracking server {uri} is not reachable ({type(e).__name__}); start the stack "
                         f"with `make up` (or `python -m infra up`), or point MLFLOW_TRACKING_URI at a running server") from None
+    if answer.status_code in (401, 403):
+        given = "the credentials in MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD were refused" \
+            if _credentials() else "it asks for a login and none is set"
+        raise UserError(f"MLflow tracking server {uri} runs with authentication (HTTP {answer.status_code}): {given}; "
+                        f"set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (`make up` with MLFLOW_AUTH=true "
+                        f"writes them to .stack/client.env)")
+
+
+def _credentials() -> tuple[str, str] | None:
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    return (user, password) if user and password else None
 
 
 def wandb_base_url() -> str:

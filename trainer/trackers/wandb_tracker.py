@@ -28,8 +28,15 @@ class WandbTracker(Tracker):
 
     def __init__(self, log_style: str = "tuned") -> None:
         import wandb
-        self.wandb, self.log_style, self.run = wandb, log_style, None
+        self.wandb, self.log_style, self._run, self._pending = wandb, log_style, None, None
         self.watch_freq = 0
+
+    @property
+    def run(self):
+        """The wandb run; a resumed one is opened by its first write (see start)."""
+        if self._run is None and self._pending is not None:
+            self._open(self._pending)
+        return self._run
 
     def start(self, cfg: TrainConfig, info: RunInfo) -> None:
         wandb = self.wandb
@@ -44,16 +51,22 @@ class WandbTracker(Tracker):
         if info.resume_id:  # offline, a resumed run is one more .wandb file with the same id; `wandb sync` joins them
             options = {k: v for k, v in options.items() if k not in ("config", "tags")}  # already in the run
             options |= dict(id=info.resume_id, resume="allow")
-        self.run = self._init(wandb_mode(), options)
-        self.run_id, self.run_dir = self.run.id, info.run_dir
+        self.run_id, self.run_dir, self.watch_freq = info.resume_id, info.run_dir, cfg.wandb_watch
+        if info.resume_id:  # opened by the first write: a `sync` with nothing to send leaves no new
+            self._pending = options  # offline-run folder and does not re-point latest-run
+        else:
+            self._open(options)
+
+    def _open(self, options: dict) -> None:
+        self._run, self._pending = self._init(wandb_mode(), options), None
+        self.run_id = self._run.id
         # two x axes: optimizer steps for the per-step loss, epochs for everything per epoch
-        self.run.define_metric("global_step")
-        self.run.define_metric("train/loss", step_metric="global_step")
-        self.run.define_metric("epoch")
+        self._run.define_metric("global_step")
+        self._run.define_metric("train/loss", step_metric="global_step")
+        self._run.define_metric("epoch")
         for pattern in ("train/epoch_*", "val/*", "test/*", "time/*", "step"):
-            self.run.define_metric(pattern, step_metric="epoch")
-        self.run.define_metric("val/loss", step_metric="epoch", summary="min")
-        self.watch_freq = cfg.wandb_watch
+            self._run.define_metric(pattern, step_metric="epoch")
+        self._run.define_metric("val/loss", step_metric="epoch", summary="min")
 
     def _init(self, mode: str, options: dict):
         """wandb.init. An unreachable server does not stop training: the run is kept offline.
@@ -148,9 +161,10 @@ class WandbTracker(Tracker):
         return any(a["type"] == "model" for a in self._stored().artifacts)
 
     def finish(self, status: str = "FINISHED") -> None:
-        if self.run is None:
+        self._pending = None
+        if self._run is None:
             return
-        run, self.run = self.run, None  # closed once: abandon() after a failed finish does not retry it
+        run, self._run = self._run, None  # closed once: abandon() after a failed finish does not retry it
         try:
             run.finish(exit_code=0 if status == "FINISHED" else 1)
         except self.wandb.errors.Error as e:  # the caller (Recorded) keeps the journal and says how to sync
