@@ -208,7 +208,7 @@ def test_load_job_runs_the_capacity_module(rendered):
 
 def test_wandb_is_referenced_not_rewritten():
     """W&B's own operator deploys its server; we ship only the custom resource's values."""
-    cr = yaml.safe_load((K8S / "wandb" / "weightsandbiases.example.yaml").read_text())
+    cr = yaml.safe_load((K8S / "wandb-server" / "weightsandbiases.example.yaml").read_text())
     assert cr["apiVersion"] == "apps.wandb.com/v1" and cr["kind"] == "WeightsAndBiases"
     values = cr["spec"]["values"]["global"]
     assert {"host", "license", "mysql", "bucket"} <= set(values)
