@@ -67,7 +67,8 @@ def fit_usl(ks, throughputs) -> UslFit:
                             maxfev=20000)
     k_star, peak = _peak(params)
     low = high = None
-    if len(ks) > len(params) and np.all(np.isfinite(cov)):
+    # on the bound kappa = 0 the covariance says nothing about the asymptote: no interval then
+    if len(ks) > len(params) and np.all(np.isfinite(cov)) and k_star is not None:
         # delta method: gradient of the peak in the parameters, numerically
         grad = np.array([(_peak(params + h)[1] - _peak(params - h)[1]) / (2 * h[i])
                          for i, h in enumerate(np.diag(np.maximum(np.abs(params) * 1e-4, 1e-9)))])
@@ -90,9 +91,14 @@ class Sizing:
 
 
 def sentence(fit: UslFit, workers: int, values_per_step: int = 10, steps_per_s: float = 5.0) -> str:
-    interval = (f" (95 % interval {fit.peak_low:,.0f} to {fit.peak_high:,.0f})" if fit.peak_low is not None else "")
-    where = ("beyond the largest K measured, so extrapolated" if fit.extrapolated
-             else f"at about {fit.peak_writers:.0f} concurrent writers")
+    interval = (f" (95 % interval {fit.peak_low:,.0f} to {fit.peak_high:,.0f})" if fit.peak_low is not None
+                else " (no interval: the fit has no spare point or no peak)")
+    if fit.peak_writers is None:
+        where = "where the fitted curve flattens (no retrograde region seen, kappa = 0)"
+    elif fit.extrapolated:
+        where = f"at about {fit.peak_writers:.0f} concurrent writers, beyond the largest K measured (extrapolated)"
+    else:
+        where = f"at about {fit.peak_writers:.0f} concurrent writers"
     s = Sizing(fit.peak_points_per_s, values_per_step, steps_per_s)
     noun = "worker" if workers == 1 else "workers"
     return (f"one MLflow server with {workers} uvicorn {noun} on this machine sustains about "
@@ -101,11 +107,12 @@ def sentence(fit: UslFit, workers: int, values_per_step: int = 10, steps_per_s: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.scenarios.load import LoadSize, measure
+    from benchmarks.scenarios.load import LoadSize, WriterPool, measure, writer_env
     from trainer.errors import UserError, run_cli
     parser = argparse.ArgumentParser(prog="python -m benchmarks.capacity", description=__doc__.split("\n\n")[0])
     parser.add_argument("--writers", default="1,2,4,8", help="comma-separated K values (default: 1,2,4,8)")
     parser.add_argument("--seconds", type=float, default=3.0, help="logging time per level (default: 3)")
+    parser.add_argument("--repeats", type=int, default=2, help="rounds over all K (default: 2)")
     parser.add_argument("--values-per-step", type=int, default=10, help="metric keys per request (default: 10)")
     parser.add_argument("--out", type=Path, default=None, help="also write the result as JSON here")
     args = parser.parse_args(argv)
@@ -119,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             raise UserError(f"--writers {args.writers!r}: expected comma-separated integers like 1,2,4,8") from None
         size = LoadSize(ks=ks, duration_s=args.seconds, values_per_step=args.values_per_step, async_steps=0,
-                        worker_counts=())
-        with tempfile.TemporaryDirectory() as tmp:
-            levels = measure(uri, size, Path(tmp), experiment="load-capacity", progress=print)
+                        worker_counts=(), repeats=args.repeats)
+        with tempfile.TemporaryDirectory() as tmp, WriterPool(max(ks), writer_env()) as pool:
+            levels = measure(pool, uri, size, Path(tmp), experiment="load-capacity",
+                             progress=lambda s: print(s, file=sys.stderr))
         fit = fit_usl([lv.k for lv in levels], [lv.points_per_s for lv in levels]) if len(levels) >= 3 else None
         result = {"levels": [lv.summary() for lv in levels], "usl": asdict(fit) if fit else None}
         text = json.dumps(result, indent=1)

@@ -1,7 +1,7 @@
 """One load writer, kept alive across load levels so a level measures logging, not
 Python start-up.
 
-    python -m benchmarks.load_writer        (MLFLOW_TRACKING_URI from the environment)
+    python -m benchmarks.load_writer
 
 Reads one JSON `WriterOrder` per line on stdin, creates its run and answers
 `READY`; then reads `GO <start time>` (wall clock, the same for every writer of a
@@ -22,6 +22,7 @@ KEY_PREFIX = "load/m"
 
 @dataclass(frozen=True)
 class WriterOrder:
+    tracking_uri: str
     experiment_id: str
     writer: int
     arm: str                    # "sync": MlflowClient.log_batch; "async": mlflow.log_metrics(synchronous=False)
@@ -68,7 +69,8 @@ def write(order: WriterOrder) -> WriterReport:
     import mlflow
     from mlflow import MlflowClient
     from mlflow.entities import Metric
-    client = MlflowClient()
+    mlflow.set_tracking_uri(order.tracking_uri)  # the async arm's fluent API; one pool serves several servers
+    client = MlflowClient(order.tracking_uri)
     run_id = client.create_run(order.experiment_id, run_name=f"load-w{order.writer}").info.run_id
     attempted: list[tuple[str, int, float]] = []
     latencies, errors, step = [], 0, 0

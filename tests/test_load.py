@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.capacity import Sizing, fit_usl, sentence, usl
 from benchmarks.load_writer import WriterReport, step_values
-from benchmarks.scenarios.load import LoadSize, compare, measure, overlap, read_back
+from benchmarks.scenarios.load import LoadSize, WriterPool, compare, measure, overlap, read_back, writer_env
 
 
 def points(writer: int, steps: int, n: int = 3) -> list[tuple[str, int, float]]:
@@ -71,7 +71,8 @@ def test_writers_overlap_and_every_point_is_read_back(native_stack, tmp_path):
     from mlflow.entities import Metric
     size = LoadSize(ks=(1, 3), duration_s=0.5, values_per_step=4, async_steps=15, worker_counts=())
     uri = native_stack.client_env()["MLFLOW_TRACKING_URI"]
-    levels = measure(uri, size, tmp_path, experiment="test-load")
+    with WriterPool(3, writer_env()) as pool:
+        levels = measure(pool, uri, size, tmp_path, experiment="test-load")
     assert [(lv.k, lv.arm) for lv in levels] == [(1, "sync"), (3, "sync"), (3, "async")]
     for lv in levels:
         assert lv.errors == 0 and lv.total("attempted") > 0

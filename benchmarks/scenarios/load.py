@@ -48,7 +48,7 @@ class LoadSize:
 
 SIZES = {  # by profile name; the lead may move these into benchmarks/profiles.py
     "tiny": LoadSize(ks=(1, 2, 3), duration_s=0.5, values_per_step=5, async_steps=20, worker_counts=()),
-    "quick": LoadSize(ks=(1, 2, 4, 8), duration_s=1.5, values_per_step=10, async_steps=100, worker_counts=(1, 2, 4),
+    "quick": LoadSize(ks=(1, 2, 4, 8), duration_s=1.0, values_per_step=10, async_steps=50, worker_counts=(1, 2, 4),
                       repeats=2),
     "full": LoadSize(ks=(1, 2, 4, 8, 16, 32), duration_s=10.0, values_per_step=10, async_steps=1000,
                      worker_counts=(1, 2, 4), repeats=3),
@@ -170,7 +170,7 @@ def read_back(client, run_id: str, values_per_step: int) -> list[Point]:
 
 def run_level(pool: WriterPool, client, experiment_id: str, k: int, arm: str, size: LoadSize, tmp: Path,
               workers: int) -> Level:
-    orders = [WriterOrder(experiment_id, w, arm, size.values_per_step, str(tmp / f"{arm}-k{k}-w{w}.json"),
+    orders = [WriterOrder(client.tracking_uri, experiment_id, w, arm, size.values_per_step, str(tmp / f"{arm}-k{k}-w{w}.json"),
                           duration_s=size.duration_s if arm == "sync" else 0.0,
                           steps=size.async_steps if arm == "async" else 0) for w in range(k)]
     reports = pool.run(orders)
@@ -183,58 +183,72 @@ def run_level(pool: WriterPool, client, experiment_id: str, k: int, arm: str, si
                  float(np.percentile(latencies, 95)), sum(r.errors for r in reports), deliveries, reports)
 
 
-def measure(uri: str, size: LoadSize, tmp: Path, experiment: str, workers: int = 1,
-            progress: Callable[[str], None] = lambda _: None) -> list[Level]:
-    """Every level of `size` against one server (sync arm; then the async arm at the largest K)."""
+def writer_env() -> dict[str, str]:
+    return {**os.environ, "MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS": ASYNC_BUFFER_S, "PYTHONUNBUFFERED": "1"}
+
+
+def measure(pool: WriterPool, uri: str, size: LoadSize, tmp: Path, experiment: str, workers: int = 1,
+            progress: Callable[[str], None] = lambda _: None, async_arm: bool = True) -> list[Level]:
+    """Every level of `size` against one server: the sync arm `repeats` times over K, then the
+    async arm at the largest K."""
     from mlflow import MlflowClient
     client = MlflowClient(uri)
     exp_id = client.create_experiment(f"{experiment}-w{workers}-{time.time_ns()}")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS": ASYNC_BUFFER_S,
-           "PYTHONUNBUFFERED": "1"}
     levels = []
-    with WriterPool(max(size.ks), env) as pool:
-        for r in range(size.repeats):
-            for k in size.ks:
-                progress(f"{workers} worker(s): {k} writer(s), round {r + 1}/{size.repeats}")
-                levels.append(run_level(pool, client, exp_id, k, "sync", size, tmp, workers))
-        if size.async_steps:
-            progress(f"{workers} worker(s): {max(size.ks)} async writer(s)")
-            levels.append(run_level(pool, client, exp_id, max(size.ks), "async", size, tmp, workers))
+    for r in range(size.repeats):
+        for k in size.ks:
+            progress(f"{workers} worker(s): {k} writer(s), round {r + 1}/{size.repeats}")
+            levels.append(run_level(pool, client, exp_id, k, "sync", size, tmp, workers))
+    if async_arm and size.async_steps:
+        progress(f"{workers} worker(s): {max(size.ks)} async writer(s)")
+        levels.append(run_level(pool, client, exp_id, max(size.ks), "async", size, tmp, workers))
     client.delete_experiment(exp_id)
     return levels
 
 
 def weight(p) -> float:
     size = SIZES[p.name]
-    per_stack = size.repeats * len(size.ks) * (size.duration_s + 2) + (4 if size.async_steps else 0) + 5
-    return per_stack * max(1, len(size.worker_counts)) + 12 * max(0, len(size.worker_counts) - 1)
+    per_server = size.repeats * len(size.ks) * (size.duration_s + 3)
+    return per_server * max(1, len(size.worker_counts)) + 30
 
 
 def run(ctx) -> dict:
+    """The running stack's server as it is, then a scratch stack's server at the other worker counts."""
     size = SIZES[ctx.profile.name]
     own = ctx.settings.mlflow_workers
     tmp = ctx.out / "load"
     tmp.mkdir(parents=True, exist_ok=True)
-    levels: list[Level] = []
-    for workers in sorted({own, *size.worker_counts}):
-        if workers == own:
-            levels += measure(ctx.client_env["MLFLOW_TRACKING_URI"], size, tmp, ctx.experiment, workers, ctx.step)
-        else:
-            levels += measure_scratch(ctx, size, tmp, workers)
-        ctx.advance(size.repeats * len(size.ks) * (size.duration_s + 2) + 5)
+    with WriterPool(max(size.ks), writer_env()) as pool:
+        levels = measure(pool, ctx.client_env["MLFLOW_TRACKING_URI"], size, tmp, ctx.experiment, own, ctx.step)
+        ctx.advance(size.repeats * len(size.ks) * (size.duration_s + 3) + 10)
+        others = [w for w in size.worker_counts if w != own]
+        if others:
+            levels += measure_scratch(ctx, pool, size, tmp, others)
     return scenario_result(levels, size)
 
 
-def measure_scratch(ctx, size: LoadSize, tmp: Path, workers: int) -> list[Level]:
-    """The same levels against a scratch native stack whose server runs `workers` uvicorn workers."""
-    from infra.native import scratch_stack
-    ctx.step(f"starting a server with {workers} workers")
-    stack = scratch_stack(ctx.out / f"load-stack-w{workers}", mlflow_workers=workers)
+def measure_scratch(ctx, pool: WriterPool, size: LoadSize, tmp: Path, worker_counts: list[int]) -> list[Level]:
+    """The same sync levels against one scratch native stack whose MLflow server is restarted with
+    each worker count (PostgreSQL and S3 stay up)."""
+    from dataclasses import replace
+
+    from infra import process
+    from infra.native import NativeStack, scratch_stack
+    stack = scratch_stack(ctx.out / "load-stack")
+    levels: list[Level] = []
     try:
-        stack.up(quiet=True)
-        return measure(stack.client_env()["MLFLOW_TRACKING_URI"], size, tmp, ctx.experiment, workers, ctx.step)
+        for workers in worker_counts:
+            ctx.step(f"starting a server with {workers} workers")
+            mlflow = stack.service("mlflow")
+            process.stop(mlflow.pidfile, sig=mlflow.stop_signal)
+            stack = NativeStack(replace(stack.settings, mlflow_workers=workers))
+            stack.up(quiet=True)
+            levels += measure(pool, stack.client_env()["MLFLOW_TRACKING_URI"], size, tmp, ctx.experiment, workers,
+                              ctx.step, async_arm=False)
+            ctx.advance(size.repeats * len(size.ks) * (size.duration_s + 3))
     finally:
         stack.clean()
+    return levels
 
 
 def fits(levels: list[Level]) -> dict[int, UslFit]:
