@@ -48,7 +48,7 @@ class LoadSize:
 
 SIZES = {  # by profile name; the lead may move these into benchmarks/profiles.py
     "tiny": LoadSize(ks=(1, 2, 3), duration_s=0.5, values_per_step=5, async_steps=20, worker_counts=()),
-    "quick": LoadSize(ks=(1, 2, 4, 8), duration_s=1.0, values_per_step=10, async_steps=50, worker_counts=(1, 2, 4),
+    "quick": LoadSize(ks=(1, 2, 4, 8), duration_s=1.0, values_per_step=10, async_steps=20, worker_counts=(1, 2, 4),
                       repeats=2),
     "full": LoadSize(ks=(1, 2, 4, 8, 16, 32), duration_s=10.0, values_per_step=10, async_steps=1000,
                      worker_counts=(1, 2, 4), repeats=3),
@@ -261,6 +261,13 @@ def fits(levels: list[Level]) -> dict[int, UslFit]:
     return out
 
 
+def group_rounds(levels: list[Level]) -> dict[tuple[int, int], list[Level]]:
+    out: dict[tuple[int, int], list[Level]] = {}
+    for lv in levels:
+        out.setdefault((lv.workers, lv.k), []).append(lv)
+    return out
+
+
 def scenario_result(levels: list[Level], size: LoadSize) -> dict:
     # the current results.json figures (benchmarks.results.figure); the typed Figure records replace these
     from benchmarks.results import figure, scenario
@@ -284,9 +291,11 @@ def scenario_result(levels: list[Level], size: LoadSize) -> dict:
     for lv in asyn:
         figures[f"mlflow_async_w{lv.workers}_points_lost"] = figure(lv.total("lost") + lv.total("duplicated"),
                                                                     "points lost or duplicated", lv.k)
-    for lv in sync:
-        figures[f"mlflow_w{lv.workers}_k{lv.k}_points_per_s"] = figure(
-            lv.points_per_s, "points/s", lv.k, latency_p50_ms=lv.latency_p50_ms, latency_p95_ms=lv.latency_p95_ms)
+    for (workers, k), rounds in group_rounds(sync).items():
+        figures[f"mlflow_w{workers}_k{k}_points_per_s"] = figure(
+            float(np.mean([lv.points_per_s for lv in rounds])), "points/s (mean over rounds)", len(rounds), writers=k,
+            latency_p50_ms=float(np.mean([lv.latency_p50_ms for lv in rounds])),
+            latency_p95_ms=float(np.mean([lv.latency_p95_ms for lv in rounds])))
     notes = [f"Writers log {size.values_per_step} values per request (one step, as a trainer does) for "
              f"{size.duration_s:g} s per level, all starting at one wall-clock time; points/s = distinct points "
              "read back / span from the first start to the last end. Latency = each log_batch request's time. "
