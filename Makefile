@@ -102,3 +102,12 @@ train-container: up
 ## Download the W&B and mlflow-skinny wheels the GPU check carries to a lent GPU machine (docs/gpu/README.md)
 gpu-wheels: setup
 	PY=$(PY) bash benchmarks/gpu_wheels.sh
+.PHONY: k8s-env
+## Write deploy/k8s/base/.env (git-ignored) from the stack's .env: the Kubernetes Secret's source
+k8s-env: .env
+	grep -E '^(POSTGRES_USER|POSTGRES_DB|POSTGRES_PASSWORD|S3_BUCKET|S3_ACCESS_KEY|S3_SECRET_KEY|MLFLOW_SECRET_KEY|WANDB_API_KEY)=' .env > deploy/k8s/base/.env
+
+.PHONY: k8s-render
+## Print the Kubernetes manifests of an overlay (OVERLAY=laptop|cluster); apply with kubectl apply -k
+k8s-render: setup k8s-env
+	.venv/bin/kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),laptop)

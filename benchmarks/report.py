@@ -88,8 +88,12 @@ def headline(figures: list[Figure]) -> list[tuple[str, str, str]]:
     if big:
         rows.append(pair(f"List runs with {int(big)} runs stored (p50)", scenario="query", subject="list_runs",
                          scale=big))
-    rows.append(pair("Concurrent writers: points/s", scenario="load", quantity="points_per_s"))
-    rows.append(pair("Concurrent writers: points lost", scenario="load", quantity="points_lost"))
+    rows.append(pair("Concurrent writers: points/s at the highest K", scenario="load", quantity="points_per_s"))
+    rows.append(pair("Concurrent writers: points lost (attempted, not read back)", scenario="load",
+                     quantity="points_lost", subject=None))
+    for f in select(figures, scenario="load", quantity="usl_peak"):
+        rows.append(pair(f"One MLflow server, {f.subject}: USL peak throughput [95% CI]", scenario="load",
+                         quantity="usl_peak", subject=f.subject))
     return [r for r in rows if r[1] != "not measured" or r[2] != "not measured"]
 
 
@@ -129,7 +133,7 @@ def recommendations(suite: dict) -> list[str]:
     if lst:
         verdict = "fine for interactive use" if lst.value < 1000 else "slow for interactive use: filter or paginate"
         out.append(f"MLflow: listing {int(big)} runs takes {lst.value:.0f} ms at p50 (threshold: 1 s): {verdict}.")
-    lost = one(figs, scenario="load", quantity="points_lost")
+    lost = one(figs, scenario="load", quantity="points_lost", subject=None)
     if lost:
         out.append(f"MLflow under {int(lost.scale or 0)} concurrent writers: {int(lost.value)} point(s) lost.")
     d = suite.get("decision") or {}

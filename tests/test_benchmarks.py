@@ -176,7 +176,7 @@ def test_tiny_profile_end_to_end_on_the_native_stack(mlflow_env, xray_data, tmp_
                     system_metrics=False, scale=1.0)
             assert f is not None and f.low <= f.value <= f.high and f.mode, (tracker, style)
         assert one(figs, quantity="fixed_cost", tracker=tracker, style="tuned", family="full", subject="total")
-    assert one(figs, scenario="load", quantity="points_lost").value == 0
+    assert one(figs, scenario="load", quantity="points_lost", subject=None).value == 0
     calls = loaded["scenarios"]["api_calls"]["data"]["mlflow-naive-full"]
     assert calls["http"]["by_endpoint"]["POST /api/2.0/mlflow/runs/log-metric"] >= calls["values_logged"]  # one per value
     assert calls["http"]["other_hosts"] == {} and calls["reconciled"]["differences"] == {}  # no telemetry; server agrees

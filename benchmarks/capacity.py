@@ -1,0 +1,147 @@
+"""How far one MLflow server goes: the Universal Scalability Law fitted to the
+load scenario's throughput at K concurrent writers, and its saturation point.
+
+    X(K) = lam * K / (1 + sigma * (K - 1) + kappa * K * (K - 1))
+
+lam: one writer's throughput; sigma: contention (the serial share); kappa:
+coherency (cross-talk). The peak is at K* = sqrt((1 - sigma) / kappa), X* = X(K*);
+its 95 % interval comes from the fit's covariance by the delta method
+(Student t with n - 3 degrees of freedom).
+
+    python -m benchmarks.capacity --writers 1,2,4,8 [--seconds 3] [--out FILE]
+
+measures against MLFLOW_TRACKING_URI (the load-benchmark Job on Kubernetes)."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import curve_fit
+from scipy.stats import t as student_t
+
+
+def usl(k, lam: float, sigma: float, kappa: float):
+    k = np.asarray(k, dtype=float)
+    return lam * k / (1 + sigma * (k - 1) + kappa * k * (k - 1))
+
+
+@dataclass(frozen=True)
+class UslFit:
+    lam: float
+    sigma: float
+    kappa: float
+    peak_writers: float | None      # K*, None when kappa is 0 (no retrograde region: X rises to lam/sigma)
+    peak_points_per_s: float        # X(K*), or the asymptote lam/sigma
+    peak_low: float | None          # 95 % interval of the peak (delta method); None when the fit has no spare point
+    peak_high: float | None
+    n_points: int
+    max_k_measured: int
+
+    @property
+    def extrapolated(self) -> bool:
+        return self.peak_writers is None or self.peak_writers > self.max_k_measured
+
+
+def _peak(params) -> tuple[float | None, float]:
+    lam, sigma, kappa = params
+    if kappa <= 1e-12:
+        return None, lam / max(sigma, 1e-12)
+    k_star = math.sqrt(max(1 - sigma, 0.0) / kappa)
+    k_star = max(k_star, 1.0)
+    return k_star, float(usl(k_star, lam, sigma, kappa))
+
+
+def fit_usl(ks, throughputs) -> UslFit:
+    """Least-squares USL fit (bounded: lam > 0, 0 <= sigma <= 1, kappa >= 0)."""
+    ks, xs = np.asarray(ks, dtype=float), np.asarray(throughputs, dtype=float)
+    lam0 = float(xs[ks == ks.min()].mean() / ks.min())
+    # relative errors (sigma=xs): a throughput measurement scatters in proportion to its size
+    params, cov = curve_fit(usl, ks, xs, p0=[lam0, 0.1, 0.01], sigma=xs, bounds=([0, 0, 0], [np.inf, 1, np.inf]),
+                            maxfev=20000)
+    k_star, peak = _peak(params)
+    low = high = None
+    # on the bound kappa = 0 the covariance says nothing about the asymptote: no interval then
+    if len(ks) > len(params) and np.all(np.isfinite(cov)) and k_star is not None:
+        # delta method: gradient of the peak in the parameters, numerically
+        grad = np.array([(_peak(params + h)[1] - _peak(params - h)[1]) / (2 * h[i])
+                         for i, h in enumerate(np.diag(np.maximum(np.abs(params) * 1e-4, 1e-9)))])
+        half = student_t.ppf(0.975, len(ks) - len(params)) * math.sqrt(max(grad @ cov @ grad, 0.0))
+        low, high = peak - half, peak + half
+    return UslFit(float(params[0]), float(params[1]), float(params[2]), k_star, peak, low, high,
+                  len(ks), int(ks.max()))
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """What one server worker's peak means in trainers of a given logging rate."""
+    points_per_s: float
+    values_per_step: int
+    steps_per_s: float
+
+    @property
+    def trainers(self) -> float:
+        return self.points_per_s / (self.values_per_step * self.steps_per_s)
+
+
+def sentence(fit: UslFit, workers: int, values_per_step: int = 10, steps_per_s: float = 5.0) -> str:
+    interval = (f" (95 % interval {fit.peak_low:,.0f} to {fit.peak_high:,.0f})" if fit.peak_low is not None
+                else " (no interval: the fit has no spare point or no peak)")
+    if fit.peak_writers is None:
+        where = "where the fitted curve flattens (no retrograde region seen, kappa = 0)"
+    elif fit.extrapolated:
+        where = f"at about {fit.peak_writers:.0f} concurrent writers, beyond the largest K measured (extrapolated)"
+    else:
+        where = f"at about {fit.peak_writers:.0f} concurrent writers"
+    s = Sizing(fit.peak_points_per_s, values_per_step, steps_per_s)
+    noun = "worker" if workers == 1 else "workers"
+    return (f"one MLflow server with {workers} uvicorn {noun} on this machine sustains about "
+            f"{fit.peak_points_per_s:,.0f} points/s{interval}, {where}; i.e. {s.trainers:,.0f} trainers logging "
+            f"{values_per_step} values per step at {steps_per_s:g} steps/s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.scenarios.load import LoadSize, WriterPool, measure, writer_env
+    from trainer.errors import UserError, run_cli
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.capacity", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--writers", default="1,2,4,8", help="comma-separated K values (default: 1,2,4,8)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="logging time per level (default: 3)")
+    parser.add_argument("--repeats", type=int, default=2, help="rounds over all K (default: 2)")
+    parser.add_argument("--values-per-step", type=int, default=10, help="metric keys per request (default: 10)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the result as JSON here")
+    args = parser.parse_args(argv)
+
+    def go() -> int:
+        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        if not uri:
+            raise UserError("MLFLOW_TRACKING_URI is not set; point it at the MLflow server to load")
+        try:
+            ks = tuple(int(k) for k in args.writers.split(","))
+        except ValueError:
+            raise UserError(f"--writers {args.writers!r}: expected comma-separated integers like 1,2,4,8") from None
+        size = LoadSize(ks=ks, duration_s=args.seconds, values_per_step=args.values_per_step, async_steps=0,
+                        worker_counts=(), repeats=args.repeats)
+        with tempfile.TemporaryDirectory() as tmp, WriterPool(max(ks), writer_env()) as pool:
+            levels = measure(pool, uri, size, Path(tmp), experiment="load-capacity",
+                             progress=lambda s: print(s, file=sys.stderr))
+        fit = fit_usl([lv.k for lv in levels], [lv.points_per_s for lv in levels]) if len(levels) >= 3 else None
+        result = {"levels": [lv.summary() for lv in levels], "usl": asdict(fit) if fit else None}
+        text = json.dumps(result, indent=1)
+        if args.out:
+            args.out.write_text(text)
+        print(text)
+        if fit:
+            print(sentence(fit, workers=1, values_per_step=args.values_per_step).replace(
+                "with 1 uvicorn worker ", "(as deployed) "), file=sys.stderr)
+        return 0
+    return run_cli(go)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
