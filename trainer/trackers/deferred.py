@@ -67,6 +67,7 @@ class Deferred(Tracker):
         self._wake = threading.Event()
         self._closing = False
         self._failure: BaseException | None = None
+        self._cuda = torch.cuda.is_available()  # without CUDA no value can need a copy: skip the look
         self._thread = threading.Thread(target=self._work, name="deferred-logging", daemon=True)
         self._thread.start()
 
@@ -84,12 +85,13 @@ class Deferred(Tracker):
         if self._handed - self._done >= self.capacity:
             self._wait_for_room()
         values, event = dict(metrics), None
-        for key, value in values.items():
-            if isinstance(value, torch.Tensor) and value.is_cuda:
-                values[key] = value.detach().to("cpu", non_blocking=True)  # into pinned memory, not waited for
-                event = event or torch.cuda.Event()
-        if event is not None:
-            event.record()  # after the copies on this stream: the background thread waits on it
+        if self._cuda:
+            for key, value in values.items():
+                if isinstance(value, torch.Tensor) and value.is_cuda:
+                    values[key] = value.detach().to("cpu", non_blocking=True)  # into pinned memory, not waited for
+                    event = event or torch.cuda.Event()
+            if event is not None:
+                event.record()  # after the copies on this stream: the background thread waits on it
         self._items.append((axis, index, values, event))
         self._handed += 1
 
