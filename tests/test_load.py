@@ -93,3 +93,17 @@ def test_writers_overlap_and_every_point_is_read_back(native_stack, tmp_path):
     client.log_batch(run_id, metrics=[Metric(key, value, 1, step)])  # the same point again, another timestamp
     d = compare(attempted + [(key, 10**6, 1.0)], read_back(client, run_id, size.values_per_step))
     assert (d.lost, d.duplicated, d.unexpected) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("argv, env, message", [
+    (["--writers", "1,2"], {}, "MLFLOW_TRACKING_URI is not set"),
+    (["--writers", "one,two"], {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}, "--writers 'one,two'"),
+])
+def test_capacity_cli_bad_input_is_one_line_and_exit_2(argv, env, message, monkeypatch, capsys):
+    from benchmarks.capacity import main
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
