@@ -23,6 +23,7 @@ from trainer.data import XrayData, load_data
 from trainer.engine import predict, train_one_epoch
 from trainer.errors import UserError
 from trainer.model import XrayCNN
+from trainer.schedules import build_scheduler, current_lr, step_scheduler
 from trainer.trackers import Evaluation, RunInfo, Tracker, journal, make_tracker
 from trainer.trackers.recorded import Recorded
 
@@ -98,13 +99,14 @@ class Progress:
 
 
 def save_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, progress: Progress,
-                    loader: DataLoader | None = None) -> Path:
+                    loader: DataLoader | None = None, scheduler=None) -> Path:
     """Weights, optimizer, progress and the random state (global and data order): a resumed
     run draws the same batches, augmentations and dropout masks as an uninterrupted one."""
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": progress.epoch,
                 "val_loss": progress.history[-1]["val/loss"] if progress.history else None,
                 "config": cfg.to_dict(), "progress": asdict(progress),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "rng": {"torch": torch.get_rng_state(),
                         "loader": loader.generator.get_state() if loader is not None else None}}, tmp)
     tmp.replace(path)  # atomic: a kill mid-save leaves the previous checkpoint intact
@@ -183,11 +185,12 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
     torch.manual_seed(cfg.seed)  # same weights and augmentations whatever happened before
     model = build_model(cfg).to(device, memory_format=torch.channels_last)
     optimizer = build_optimizer(cfg, model)
+    scheduler = build_scheduler(cfg, optimizer)
     train_loader = make_loader(data.train, cfg, shuffle=True)
     progress = Progress()
     if resume:
         run_dir = resume.run_dir
-        progress = restore(resume.checkpoint, model, optimizer, train_loader)
+        progress = restore(resume.checkpoint, model, optimizer, train_loader, scheduler)
     else:
         _, run_dir = new_run_dir(cfg, tracker.name)
     info = RunInfo(run_dir, data.fingerprint, data.sizes(), data.layout, versions(), git_commit(),
@@ -216,9 +219,10 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
             row = train_and_validate(model, (train_loader, val_loader), optimizer, device, data.classes,
                                      epoch, progress, on_step)
             recorded.log_epoch({k: v for k, v in row.items() if k != "epoch"}, epoch)
+            step_scheduler(scheduler, row["val/loss"])  # after logging: the row holds the lr this epoch used
             if progress.best_epoch == epoch:
                 save_checkpoint(run_dir / "best.pt", model, optimizer, cfg, progress)
-            save_checkpoint(run_dir / "last.pt", model, optimizer, cfg, progress, train_loader)
+            save_checkpoint(run_dir / "last.pt", model, optimizer, cfg, progress, train_loader, scheduler)
             epochs.set_postfix(loss=f"{row['train/epoch_loss']:.3f}", val_loss=f"{row['val/loss']:.3f}",
                                val_acc=f"{row['val/acc']:.3f}")
         test, best_model = report_test(recorded, data, run_dir, cfg, progress)
@@ -229,13 +233,13 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
 def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer, device: torch.device,
                        classes: tuple[str, ...], epoch: int, progress: Progress, on_step) -> dict[str, float]:
     """One epoch of training, then validation; updates `progress` and returns the epoch's row."""
-    t0 = time.perf_counter()
+    t0, lr = time.perf_counter(), current_lr(optimizer)
     train_loss, train_acc, steps = train_one_epoch(model, loaders[0], optimizer, device,
                                                    epoch=epoch, first_step=progress.step, on_step=on_step)
     progress.step += steps
     y, probs, val_loss = predict(model, loaders[1], device)
     row = {"epoch": epoch, "step": progress.step, "train/epoch_loss": train_loss, "train/epoch_acc": train_acc,
-           "val/loss": val_loss, **ev.flat_metrics(ev.classification_metrics(y, probs, classes), "val"),
+           "train/lr": lr, "val/loss": val_loss, **ev.flat_metrics(ev.classification_metrics(y, probs, classes), "val"),
            "time/epoch_s": time.perf_counter() - t0}
     progress.history.append(row)
     progress.epoch = epoch
@@ -261,10 +265,12 @@ def report_test(recorded: Tracker, data: XrayData, run_dir: Path, cfg: TrainConf
     return test, best_model
 
 
-def restore(ckpt: dict[str, Any], model, optimizer, train_loader: DataLoader) -> Progress:
-    """Put a last.pt back: weights, optimizer, random state; returns the progress it saved."""
+def restore(ckpt: dict[str, Any], model, optimizer, train_loader: DataLoader, scheduler=None) -> Progress:
+    """Put a last.pt back: weights, optimizer, schedule, random state; returns the progress it saved."""
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
+    if scheduler is not None and ckpt.get("scheduler"):
+        scheduler.load_state_dict(ckpt["scheduler"])
     torch.set_rng_state(ckpt["rng"]["torch"])
     train_loader.generator.set_state(ckpt["rng"]["loader"])
     return Progress(**ckpt["progress"])

@@ -44,7 +44,7 @@ class WandbTracker(Tracker):
         self.run.define_metric("global_step")
         self.run.define_metric("train/loss", step_metric="global_step")
         self.run.define_metric("epoch")
-        for pattern in ("train/epoch_*", "val/*", "test/*", "time/*", "step"):
+        for pattern in ("train/epoch_*", "train/lr", "val/*", "test/*", "time/*", "step"):
             self.run.define_metric(pattern, step_metric="epoch")
         self.run.define_metric("val/loss", step_metric="epoch", summary="min")
         self.watch_freq = cfg.wandb_watch
