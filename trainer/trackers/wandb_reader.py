@@ -58,6 +58,7 @@ class WandbRun:
     path: Path
     run_id: str = ""
     project: str = ""
+    group: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -77,7 +78,7 @@ def read_run(path: Path | str) -> WandbRun:
         kind = rec.WhichOneof("record_type")
         run.counts[kind] = run.counts.get(kind, 0) + 1
         if kind == "run":
-            run.run_id, run.project = rec.run.run_id, rec.run.project
+            run.run_id, run.project, run.group = rec.run.run_id, rec.run.project, rec.run.run_group
             for item in rec.run.config.update:
                 run.config[_key(item)] = _value(item)
         elif kind == "history":
@@ -132,6 +133,7 @@ def read_folder(folder: Path | str) -> WandbRun:
     merged = WandbRun(Path(folder))
     for part in map(read_run, files):
         merged.run_id, merged.project = part.run_id or merged.run_id, part.project or merged.project
+        merged.group = part.group or merged.group
         merged.config |= part.config
         merged.summary |= part.summary
         merged.history += part.history

@@ -20,10 +20,10 @@ GRID = 16  # sample predictions shown as images
 class WandbTracker(Tracker):
     name = "wandb"
 
-    def __init__(self, log_style: str = "tuned", model_name: str = MODEL_ARTIFACT) -> None:
+    def __init__(self, log_style: str = "tuned", model_name: str = MODEL_ARTIFACT, group: str | None = None) -> None:
         import wandb
         self.wandb, self.log_style, self.run = wandb, log_style, None
-        self.model_name = model_name
+        self.model_name, self.group = model_name, group  # group: a sweep's id
         self.aliases: list[str] = []  # what the model artifact got, once logged
         self.watch_freq = 0
 
@@ -33,7 +33,7 @@ class WandbTracker(Tracker):
                   "data_fingerprint": info.data_fingerprint, "data_layout": info.layout, "versions": info.versions}
         options = dict(
             project=cfg.experiment, name=info.run_dir.name, config=config, dir=str(info.run_dir),
-            job_type="train", group=f"{cfg.optimizer}-lr{cfg.lr:g}-bs{cfg.batch_size}",
+            job_type="train", group=self.group or f"{cfg.optimizer}-lr{cfg.lr:g}-bs{cfg.batch_size}",
             tags=[f"log_style:{self.log_style}", f"data:{info.data_fingerprint}"],
             settings=wandb.Settings(x_disable_stats=not cfg.system_metrics, console="off",
                                     disable_git=info.git_commit is None))
