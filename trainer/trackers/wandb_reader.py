@@ -64,6 +64,7 @@ class WandbRun:
     history: list[dict[str, Any]] = field(default_factory=list)
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    stats: list[dict[str, Any]] = field(default_factory=list)  # system metrics samples (cpu, memory, gpu.*, ...)
     exit_code: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -97,6 +98,8 @@ def read_run(path: Path | str) -> WandbRun:
                                                 "local_path": e.local_path} for e in a.manifest.contents]})
         elif kind == "files":
             run.files += [f.path for f in rec.files.files]
+        elif kind == "stats":
+            run.stats.append({_key(item): _value(item) for item in rec.stats.item})
         elif kind == "exit":
             run.exit_code = rec.exit.exit_code
     # config values are stored as {"value": v, "desc": ...}
@@ -139,6 +142,7 @@ def read_folder(folder: Path | str) -> WandbRun:
         merged.history += part.history
         merged.artifacts += part.artifacts
         merged.files += part.files
+        merged.stats += part.stats
         merged.exit_code = part.exit_code if part.exit_code is not None else merged.exit_code
         for kind, n in part.counts.items():
             merged.counts[kind] = merged.counts.get(kind, 0) + n
