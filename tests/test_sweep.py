@@ -66,3 +66,11 @@ def test_bad_sweep_file_is_one_clear_message(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(UserError, match=message):
         load_sweep(path)
+
+
+def test_cli_sweep_without_a_tracker_is_one_clear_message():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "trainer", "sweep", "--data", ".", "--tracker", "none"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "a sweep logs its trials" in out.stderr and "Traceback" not in out.stderr

@@ -57,6 +57,8 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="settings file (default: config/experiments.yaml)")
     p.add_argument("--data", required=True, help="data set folder")
     p.add_argument("--tracker", default="both", choices=TRACKERS, help="(default: both)")
+    p.add_argument("--system-metrics", action=argparse.BooleanOptionalAction, default=None,
+                   help="tracker-side CPU/GPU/memory sampling (default: from config/train.yaml)")
 
     p = sub.add_parser("sweep", help="search hyper-parameters (config/sweep.yaml, W&B format) with Optuna; "
                                       "trials logged to MLflow (nested runs) and/or W&B (one group)")
@@ -155,7 +157,7 @@ def cmd_evaluate(args) -> None:
 
 def cmd_experiments(args) -> None:
     from trainer.experiments import format_table, run_experiments
-    rows = run_experiments(args.config, args.data, args.tracker)
+    rows = run_experiments(args.config, args.data, args.tracker, system_metrics=args.system_metrics)
     print(format_table(rows))
     print("table written to results/experiments/experiments.csv")
 
