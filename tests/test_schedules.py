@@ -46,3 +46,10 @@ def test_plateau_decays_only_when_val_loss_stalls():
 def test_bad_schedule_settings_are_one_clear_message(change, message):
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         load_config(change)
+
+
+def test_a_config_saved_before_schedules_existed_loads_without_one():
+    """Checkpoints, journals and registered models of older runs lack the schedule keys."""
+    saved = {k: v for k, v in load_config().to_dict().items() if not k.startswith("lr_") and k != "scheduler"}
+    cfg = load_config(saved, path=None)
+    assert cfg.scheduler == "none" and cfg.lr == saved["lr"]

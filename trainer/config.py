@@ -151,8 +151,18 @@ def load_config(overrides: dict[str, Any] | None = None, path: Path | str | None
     if unknown:
         raise UserError(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(hints)}")
     values.update({k: v for k, v in (overrides or {}).items() if v is not None or k not in values})
+    if path is None:  # a config saved by an older run: settings added since take today's defaults
+        values = {**_defaults(hints), **values}
     missing = sorted(set(hints) - set(values))
     if missing:
         raise UserError(f"{source}: missing key(s) {', '.join(missing)}")
     typed = {k: _coerce(k, values[k], hints[k], source) for k in hints}
     return TrainConfig(**typed)
+
+
+def _defaults(hints: dict[str, Any]) -> dict[str, Any]:
+    try:
+        defaults = yaml.safe_load(DEFAULT_CONFIG.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return {k: v for k, v in defaults.items() if k in hints} if isinstance(defaults, dict) else {}

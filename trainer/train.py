@@ -155,7 +155,7 @@ def evaluate_and_report(model: XrayCNN, data: XrayData, device: torch.device, ou
              ev.plot_roc(y, probs, data.classes, out / "roc_curves.png")]
     if history:
         files.append(ev.plot_curves(history, out / "training_curves.png"))
-    files.append(ev.write_json({"test": m, "history": history or [], "config": cfg.to_dict(),
+    files.append(ev.write_json({"test": m, "history": history or [], "config": cfg.to_dict(), "git_commit": git_commit(),
                                 "data": {"root": str(data.root), "layout": data.layout, "sizes": data.sizes(),
                                          "fingerprint": data.fingerprint}}, out / "metrics.json"))
     evaluation = Evaluation(m, y, probs, data.test.images, data.test_paths, data.classes)
