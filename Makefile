@@ -67,7 +67,7 @@ data-kaggle: setup
 .PHONY: train
 ## Train once on $(DATA) with the defaults of config/train.yaml (TRACKER=none|mlflow|wandb|both)
 train: setup
-	$(PY) -m trainer train --data "$(DATA)" --tracker $(or $(TRACKER),none)
+	$(PY) -m trainer train --data "$(DATA)" --tracker $(or $(TRACKER),none) --system-metrics
 
 .PHONY: benchmark
 ## Measure what each tracker costs and write results/latest/comparison_report.md (PROFILE=quick|full)
@@ -77,7 +77,12 @@ benchmark: up
 .PHONY: experiments
 ## Train each setting of config/experiments.yaml on both trackers, then print a table
 experiments: up
-	WANDB_SILENT=true $(PY) -m trainer experiments --data "$(DATA)"
+	WANDB_SILENT=true $(PY) -m trainer experiments --data "$(DATA)" --system-metrics
+
+.PHONY: sweep
+## Search config/sweep.yaml with Optuna, trials logged to both trackers (TRIALS=10, TRACKER=both)
+sweep: up
+	WANDB_SILENT=true $(PY) -m trainer sweep --data "$(DATA)" --tracker $(or $(TRACKER),both) --trials $(or $(TRIALS),10) --system-metrics
 
 .PHONY: test
 ## Run the whole test suite (starts the native stack it needs)

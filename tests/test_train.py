@@ -117,13 +117,15 @@ def test_deferred_style_reports_what_tuned_reports_and_journals_before_each_chec
 
 
 def test_resumed_run_repeats_an_uninterrupted_one(tiny_cfg, tmp_path):
-    """Weights, optimizer, data order and random state come back from last.pt: epoch 3 after a
-    resume gives exactly what epoch 3 of one uninterrupted run gives."""
-    straight = run_training(tiny_cfg(epochs=3, run_name="straight"), NullTracker())
-    first = run_training(tiny_cfg(epochs=2, run_name="interrupted"), NullTracker())
+    """Weights, optimizer, LR schedule, data order and random state come back from last.pt: epoch 3
+    after a resume gives exactly what epoch 3 of one uninterrupted run gives."""
+    schedule = dict(scheduler="step", lr_step_size=1, lr_gamma=0.5)  # halves the lr every epoch
+    straight = run_training(tiny_cfg(epochs=3, run_name="straight", **schedule), NullTracker())
+    first = run_training(tiny_cfg(epochs=2, run_name="interrupted", **schedule), NullTracker())
     cfg, tracker, _, resume = resume_from(first.run_dir, epochs=3)
-    assert tracker == "none" and cfg.epochs == 3
+    assert tracker == "none" and cfg.epochs == 3 and cfg.scheduler == "step"
     resumed = run_training(cfg, NullTracker(), resume=resume)
+    assert [h["train/lr"] for h in resumed.history] == [0.001, 0.0005, 0.00025]  # the schedule went on
     drop_time = [{k: v for k, v in h.items() if k != "time/epoch_s"} for h in resumed.history]
     assert drop_time == [{k: v for k, v in h.items() if k != "time/epoch_s"} for h in straight.history]
     assert resumed.run_dir == first.run_dir
@@ -133,6 +135,12 @@ def test_resumed_run_repeats_an_uninterrupted_one(tiny_cfg, tmp_path):
 
 def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "trainer", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_train_help_lists_the_scheduler_flags():
+    out = _cli("train", "--help")
+    assert out.returncode == 0
+    assert {"--scheduler", "--lr-step-size", "--lr-gamma", "--lr-patience", "--lr-min"} <= set(out.stdout.split())
 
 
 def test_cli_model_summary():

@@ -57,6 +57,17 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="settings file (default: config/experiments.yaml)")
     p.add_argument("--data", required=True, help="data set folder")
     p.add_argument("--tracker", default="both", choices=TRACKERS, help="(default: both)")
+    p.add_argument("--system-metrics", action=argparse.BooleanOptionalAction, default=None,
+                   help="tracker-side CPU/GPU/memory sampling (default: from config/train.yaml)")
+
+    p = sub.add_parser("sweep", help="search hyper-parameters (config/sweep.yaml, W&B format) with Optuna; "
+                                      "trials logged to MLflow (nested runs) and/or W&B (one group)")
+    add_config_flags(p)  # the base every trial starts from: --config train.yaml and any train flag
+    p.add_argument("--sweep", type=Path, default=DEFAULT_CONFIG.parent / "sweep.yaml",
+                   help="sweep definition (default: config/sweep.yaml)")
+    p.add_argument("--trials", type=int, default=10, help="number of trials (default: 10)")
+    p.add_argument("--out", type=Path, default=Path("results/sweeps"),
+                   help="where the trials table goes, one folder per sweep (default: results/sweeps)")
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on a data set's test split")
     p.add_argument("--model", required=True,
@@ -148,13 +159,27 @@ def cmd_evaluate(args) -> None:
 
 def cmd_experiments(args) -> None:
     from trainer.experiments import format_table, run_experiments
-    rows = run_experiments(args.config, args.data, args.tracker)
+    rows = run_experiments(args.config, args.data, args.tracker, system_metrics=args.system_metrics)
     print(format_table(rows))
     print("table written to results/experiments/experiments.csv")
 
 
+def cmd_sweep(args) -> None:
+    from trainer.sweep import command_line, format_table, load_sweep, run_sweep
+    spec = load_sweep(args.sweep)
+    base = config_from_args(args)
+    if base.tracker == "none":
+        raise UserError("a sweep logs its trials: pass --tracker mlflow, wandb or both")
+    result = run_sweep(spec, base, args.trials, args.out)
+    print(format_table(result.trials))
+    print(f"table written to {result.csv_path}")
+    print(f"best: trial {result.best.number}, val macro F1 {result.best.val_macro_f1:.4f}"
+          + (f" (MLflow parent run {result.parent_run_id})" if result.parent_run_id else ""))
+    print(command_line(result.best_config, base))
+
+
 COMMANDS = {"model-summary": cmd_model_summary, "make-data": cmd_make_data, "train": cmd_train, "sync": cmd_sync,
-            "experiments": cmd_experiments, "evaluate": cmd_evaluate}
+            "experiments": cmd_experiments, "evaluate": cmd_evaluate, "sweep": cmd_sweep}
 NO_TRACKER = ("model-summary", "make-data")  # these run where no stack is (the GPU machine): no stack env
 
 

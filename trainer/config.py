@@ -22,6 +22,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 TRACKERS = ("none", "mlflow", "wandb", "both")
 LOG_STYLES = ("tuned", "naive", "deferred")
 DEVICES = ("auto", "cpu", "cuda")
+SCHEDULERS = ("none", "cosine", "step", "plateau")
 MIN_IMAGE_SIZE = 18  # conv3x3 (valid) then four 2x2 poolings need >= 1 px left
 
 
@@ -35,6 +36,11 @@ class TrainConfig:
     lr: float
     weight_decay: float
     momentum: float
+    scheduler: str
+    lr_step_size: int
+    lr_gamma: float
+    lr_patience: int
+    lr_min: float
     dropout: tuple[float, float, float, float]
     augment: bool
     early_stopping: int
@@ -85,6 +91,7 @@ def _validate(c: TrainConfig) -> None:
     _check(c.lr > 0, f"lr={c.lr} must be positive")
     _check(c.weight_decay >= 0, f"weight_decay={c.weight_decay} must be >= 0")
     _check(0 <= c.momentum < 1, f"momentum={c.momentum} must be in [0, 1)")
+    _validate_scheduler(c)
     _check(len(c.dropout) == 4 and all(0 <= p < 1 for p in c.dropout),
            f"dropout={list(c.dropout)} must be four rates in [0, 1)")
     _check(c.early_stopping >= 0, f"early_stopping={c.early_stopping} must be >= 0 (0 = off)")
@@ -96,6 +103,14 @@ def _validate(c: TrainConfig) -> None:
     _check(c.log_style in LOG_STYLES, f"log_style={c.log_style!r} is unknown; valid: {', '.join(LOG_STYLES)}")
     _check(c.log_every >= 1, f"log_every={c.log_every} must be at least 1")
     _check(c.wandb_watch >= 0, f"wandb_watch={c.wandb_watch} must be >= 0 (0 = off)")
+
+
+def _validate_scheduler(c: TrainConfig) -> None:
+    _check(c.scheduler in SCHEDULERS, f"scheduler={c.scheduler!r} is unknown; valid: {', '.join(SCHEDULERS)}")
+    _check(c.lr_step_size >= 1, f"lr_step_size={c.lr_step_size} must be at least 1")
+    _check(0 < c.lr_gamma < 1, f"lr_gamma={c.lr_gamma} must be in (0, 1)")
+    _check(c.lr_patience >= 0, f"lr_patience={c.lr_patience} must be >= 0")
+    _check(0 <= c.lr_min < c.lr, f"lr_min={c.lr_min} must be in [0, lr={c.lr})")
 
 
 def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
@@ -143,8 +158,18 @@ def load_config(overrides: dict[str, Any] | None = None, path: Path | str | None
     if unknown:
         raise UserError(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(hints)}")
     values.update({k: v for k, v in (overrides or {}).items() if v is not None or k not in values})
+    if path is None:  # a config saved by an older run: settings added since take today's defaults
+        values = {**_defaults(hints), **values}
     missing = sorted(set(hints) - set(values))
     if missing:
         raise UserError(f"{source}: missing key(s) {', '.join(missing)}")
     typed = {k: _coerce(k, values[k], hints[k], source) for k in hints}
     return TrainConfig(**typed)
+
+
+def _defaults(hints: dict[str, Any]) -> dict[str, Any]:
+    try:
+        defaults = yaml.safe_load(DEFAULT_CONFIG.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return {k: v for k, v in defaults.items() if k in hints} if isinstance(defaults, dict) else {}

@@ -24,13 +24,15 @@ def load_settings(path: Path) -> tuple[dict, list[dict]]:
     return spec.get("base") or {}, settings
 
 
-def run_experiments(path: Path, data: str, trackers: str = "both", out: Path = Path("results/experiments")) -> list[dict]:
+def run_experiments(path: Path, data: str, trackers: str = "both", out: Path = Path("results/experiments"),
+                    system_metrics: bool | None = None) -> list[dict]:
     from trainer.train import run
     base, settings = load_settings(path)
     configs = []
     for s in settings:  # validate every setting before the first run starts
         overrides = {**base, **{k: v for k, v in s.items() if k != "name"}, "data": data, "tracker": trackers,
-                     "run_name": f"exp-{s['name']}-{time.strftime('%Y%m%d-%H%M%S')}"}
+                     "run_name": f"exp-{s['name']}-{time.strftime('%Y%m%d-%H%M%S')}",
+                     "system_metrics": system_metrics}  # None: the config file's value
         configs.append((s["name"], load_config(overrides)))
     rows = []
     for name, cfg in configs:

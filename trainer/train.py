@@ -24,6 +24,7 @@ from trainer.data import XrayData, load_data
 from trainer.engine import EpochResult, predict, train_one_epoch
 from trainer.errors import UserError
 from trainer.model import XrayCNN
+from trainer.schedules import build_scheduler, current_lr, step_scheduler
 from trainer.trackers import Evaluation, RunInfo, Tracker, journal, make_tracker
 from trainer.trackers.deferred import Deferred, HandoffStats, recorder
 
@@ -118,13 +119,14 @@ class Progress:
 
 
 def save_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, progress: Progress,
-                    loader: DataLoader | None = None) -> Path:
+                    loader: DataLoader | None = None, scheduler=None) -> Path:
     """Weights, optimizer, progress and the random state (global and data order): a resumed
     run draws the same batches, augmentations and dropout masks as an uninterrupted one."""
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": progress.epoch,
                 "val_loss": progress.history[-1]["val/loss"] if progress.history else None,
                 "config": cfg.to_dict(), "progress": asdict(progress),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "rng": {"torch": torch.get_rng_state(),
                         "loader": loader.generator.get_state() if loader is not None else None}}, tmp)
     tmp.replace(path)  # atomic: a kill mid-save leaves the previous checkpoint intact
@@ -187,7 +189,7 @@ def evaluate_and_report(model: XrayCNN, data: XrayData, device: torch.device, ou
              ev.plot_roc(y, probs, data.classes, out / "roc_curves.png")]
     if history:
         files.append(ev.plot_curves(history, out / "training_curves.png"))
-    files.append(ev.write_json({"test": m, "history": history or [], "config": cfg.to_dict(),
+    files.append(ev.write_json({"test": m, "history": history or [], "config": cfg.to_dict(), "git_commit": git_commit(),
                                 "data": {"root": str(data.root), "layout": data.layout, "sizes": data.sizes(),
                                          "fingerprint": data.fingerprint}}, out / "metrics.json"))
     evaluation = Evaluation(m, y, probs, data.test.images, data.test_paths, data.classes)
@@ -217,11 +219,12 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
     torch.manual_seed(cfg.seed)  # same weights and augmentations whatever happened before
     model = build_model(cfg).to(device, memory_format=torch.channels_last)
     optimizer = build_optimizer(cfg, model)
+    scheduler = build_scheduler(cfg, optimizer)
     train_loader = make_loader(data.train, cfg, shuffle=True)
     progress = Progress()
     if resume:
         run_dir = resume.run_dir
-        progress = restore(resume.checkpoint, model, optimizer, train_loader)
+        progress = restore(resume.checkpoint, model, optimizer, train_loader, scheduler)
     else:
         _, run_dir = new_run_dir(cfg, tracker.name)
     info = RunInfo(run_dir, data.fingerprint, data.sizes(), data.layout, versions(), git_commit(),
@@ -255,10 +258,11 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
                     raise Diverged(mark_failed(run_dir, cfg, progress, str(e))) from None
                 step_losses += trained.numbered()
                 recorded.log_epoch({k: v for k, v in row.items() if k != "epoch"}, epoch)
+                step_scheduler(scheduler, row["val/loss"])  # after logging: the row holds the lr this epoch used
                 recorded.drain()  # the journal holds the epoch before last.pt does: --resume relies on it
                 if progress.best_epoch == epoch:
                     save_checkpoint(run_dir / "best.pt", model, optimizer, cfg, progress)
-                save_checkpoint(run_dir / "last.pt", model, optimizer, cfg, progress, train_loader)
+                save_checkpoint(run_dir / "last.pt", model, optimizer, cfg, progress, train_loader, scheduler)
                 epochs.set_postfix(loss=f"{row['train/epoch_loss']:.3f}", val_loss=f"{row['val/loss']:.3f}",
                                    val_acc=f"{row['val/acc']:.3f}")
         with phases("report"):
@@ -304,7 +308,7 @@ def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer,
                        on_step) -> tuple[dict[str, float], EpochResult]:
     """One epoch of training, then validation; updates `progress`, returns the epoch's row and its steps.
     Raises Diverged when a loss is NaN or infinite (naming the first bad step)."""
-    t0 = time.perf_counter()
+    t0, lr = time.perf_counter(), current_lr(optimizer)
     trained = train_one_epoch(model, loaders[0], optimizer, device, epoch=epoch, first_step=progress.step,
                               on_step=on_step)
     train_loss, train_acc = trained.loss, trained.acc
@@ -313,7 +317,7 @@ def train_and_validate(model, loaders: tuple[DataLoader, DataLoader], optimizer,
     y, probs, val_loss = predict(model, loaders[1], device)
     check_finite(train_loss, val_loss, epoch, epoch_steps, trained.numbered())
     row = {"epoch": epoch, "step": progress.step, "train/epoch_loss": train_loss, "train/epoch_acc": train_acc,
-           "val/loss": val_loss, **ev.flat_metrics(ev.classification_metrics(y, probs, classes), "val"),
+           "train/lr": lr, "val/loss": val_loss, **ev.flat_metrics(ev.classification_metrics(y, probs, classes), "val"),
            "time/epoch_s": time.perf_counter() - t0}
     progress.history.append(row)
     progress.epoch = epoch
@@ -369,10 +373,12 @@ def report_test(recorded: Tracker, data: XrayData, run_dir: Path, cfg: TrainConf
     return test, best_model
 
 
-def restore(ckpt: dict[str, Any], model, optimizer, train_loader: DataLoader) -> Progress:
-    """Put a last.pt back: weights, optimizer, random state; returns the progress it saved."""
+def restore(ckpt: dict[str, Any], model, optimizer, train_loader: DataLoader, scheduler=None) -> Progress:
+    """Put a last.pt back: weights, optimizer, schedule, random state; returns the progress it saved."""
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
+    if scheduler is not None and ckpt.get("scheduler"):
+        scheduler.load_state_dict(ckpt["scheduler"])
     torch.set_rng_state(ckpt["rng"]["torch"])
     train_loader.generator.set_state(ckpt["rng"]["loader"])
     return Progress(**ckpt["progress"])

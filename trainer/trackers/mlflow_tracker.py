@@ -64,7 +64,8 @@ class MlflowTracker(Tracker):
             self.run = mlflow.start_run(run_id=info.resume_id, log_system_metrics=cfg.system_metrics)
             self.run_id = info.resume_id
             return
-        self.run = mlflow.start_run(run_name=info.run_dir.name, tags=tags, log_system_metrics=cfg.system_metrics)
+        self.run = mlflow.start_run(run_name=info.run_dir.name, tags=tags, log_system_metrics=cfg.system_metrics,
+                                    nested=mlflow.active_run() is not None)  # a sweep's trial: child of its parent
         self.run_id = self.run.info.run_id
         params = params_of(cfg, info)
         if self.log_style == "naive":

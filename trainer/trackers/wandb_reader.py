@@ -58,11 +58,13 @@ class WandbRun:
     path: Path
     run_id: str = ""
     project: str = ""
+    group: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    stats: list[dict[str, Any]] = field(default_factory=list)  # system metrics samples (cpu, memory, gpu.*, ...)
     exit_code: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -77,7 +79,7 @@ def read_run(path: Path | str) -> WandbRun:
         kind = rec.WhichOneof("record_type")
         run.counts[kind] = run.counts.get(kind, 0) + 1
         if kind == "run":
-            run.run_id, run.project = rec.run.run_id, rec.run.project
+            run.run_id, run.project, run.group = rec.run.run_id, rec.run.project, rec.run.run_group
             for item in rec.run.config.update:
                 run.config[_key(item)] = _value(item)
         elif kind == "history":
@@ -96,6 +98,8 @@ def read_run(path: Path | str) -> WandbRun:
                                                 "local_path": e.local_path} for e in a.manifest.contents]})
         elif kind == "files":
             run.files += [f.path for f in rec.files.files]
+        elif kind == "stats":
+            run.stats.append({_key(item): _value(item) for item in rec.stats.item})
         elif kind == "exit":
             run.exit_code = rec.exit.exit_code
     # config values are stored as {"value": v, "desc": ...}
@@ -132,11 +136,13 @@ def read_folder(folder: Path | str) -> WandbRun:
     merged = WandbRun(Path(folder))
     for part in map(read_run, files):
         merged.run_id, merged.project = part.run_id or merged.run_id, part.project or merged.project
+        merged.group = part.group or merged.group
         merged.config |= part.config
         merged.summary |= part.summary
         merged.history += part.history
         merged.artifacts += part.artifacts
         merged.files += part.files
+        merged.stats += part.stats
         merged.exit_code = part.exit_code if part.exit_code is not None else merged.exit_code
         for kind, n in part.counts.items():
             merged.counts[kind] = merged.counts.get(kind, 0) + n

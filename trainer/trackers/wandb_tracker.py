@@ -26,9 +26,11 @@ def _first_line(e: Exception) -> str:
 class WandbTracker(Tracker):
     name = "wandb"
 
-    def __init__(self, log_style: str = "tuned") -> None:
+    def __init__(self, log_style: str = "tuned", model_name: str = MODEL_ARTIFACT, group: str | None = None) -> None:
         import wandb
         self.wandb, self.log_style, self._run, self._pending = wandb, log_style, None, None
+        self.model_name, self.group = model_name, group  # group: a sweep's id
+        self.aliases: list[str] = []  # what the model artifact got, once logged
         self.watch_freq = 0
 
     @property
@@ -44,7 +46,7 @@ class WandbTracker(Tracker):
                   "data_fingerprint": info.data_fingerprint, "data_layout": info.layout, "versions": info.versions}
         options = dict(
             project=cfg.experiment, name=info.run_dir.name, config=config, dir=str(info.run_dir),
-            job_type="train", group=f"{cfg.optimizer}-lr{cfg.lr:g}-bs{cfg.batch_size}",
+            job_type="train", group=self.group or f"{cfg.optimizer}-lr{cfg.lr:g}-bs{cfg.batch_size}",
             tags=[f"log_style:{self.log_style}", f"data:{info.data_fingerprint}"],
             settings=wandb.Settings(x_disable_stats=not cfg.system_metrics, console="off",
                                     disable_git=info.git_commit is None))
@@ -64,7 +66,7 @@ class WandbTracker(Tracker):
         self._run.define_metric("global_step")
         self._run.define_metric("train/loss", step_metric="global_step")
         self._run.define_metric("epoch")
-        for pattern in ("train/epoch_*", "val/*", "test/*", "time/*", "step"):
+        for pattern in ("train/epoch_*", "train/lr", "val/*", "test/*", "time/*", "step"):
             self._run.define_metric(pattern, step_metric="epoch")
         self._run.define_metric("val/loss", step_metric="epoch", summary="min")
 
@@ -133,11 +135,26 @@ class WandbTracker(Tracker):
 
     def log_model(self, model: torch.nn.Module, example: torch.Tensor, checkpoint: Path, val_macro_f1: float) -> None:
         self.run.summary["best/val_macro_f1"] = val_macro_f1
-        artifact = self.wandb.Artifact(MODEL_ARTIFACT, type="model",
+        artifact = self.wandb.Artifact(self.model_name, type="model",
                                        metadata={"val_macro_f1": val_macro_f1, "image_size": example.shape[-1],
                                                  "format": "trainer checkpoint (python -m trainer evaluate)"})
         artifact.add_file(str(checkpoint), name="best.pt")
-        self.run.log_artifact(artifact, aliases=["latest", "best"])
+        best = self._best_score()
+        self.aliases = ["latest"] + (["best"] if best is None or val_macro_f1 > best else [])
+        self.run.log_artifact(artifact, aliases=self.aliases)
+        self.run.summary["registry/best"] = "promoted" if "best" in self.aliases else f"kept ({best:.4f} >= {val_macro_f1:.4f})"
+
+    def _best_score(self) -> float | None:
+        """Validation macro F1 of the model holding `best` (None: no model holds it yet), so that `best`
+        moves only to a better model, like MLflow's `champion`. Online: the alias's own metadata.
+        Offline no server knows the alias: the best of this project's runs in the same out_dir."""
+        if not self.run.offline:
+            try:
+                held = self.wandb.Api().artifact(f"{self.run.entity}/{self.run.project}/{self.model_name}:best", type="model")
+            except Exception:  # the API raises several kinds for "no such alias"; all mean none holds it
+                return None
+            return held.metadata.get("val_macro_f1")
+        return best_local_score(self.run_dir.parent, self.run.project, self.model_name, exclude=self.run_dir)
 
     def _stored(self):
         from trainer.trackers.wandb_reader import read_folder
@@ -165,11 +182,42 @@ class WandbTracker(Tracker):
         if self._run is None:
             return
         run, self._run = self._run, None  # closed once: abandon() after a failed finish does not retry it
+        sync_file = Path(run.settings.sync_file)
         try:
             run.finish(exit_code=0 if status == "FINISHED" else 1)
         except self.wandb.errors.Error as e:  # the caller (Recorded) keeps the journal and says how to sync
             raise RuntimeError(f"W&B could not finish run {self.run_id} at {wandb_base_url()}: "
                                f"{_first_line(e)}") from None
+        wait_for_exit_record(sync_file)
+
+
+def wait_for_exit_record(path: Path, timeout_s: float = 30.0) -> bool:
+    """wandb 0.31's finish() can return before its service has written the run file's tail (artifacts,
+    summary, exit); wait for the exit record, so that whoever reads the file next (the `best` rule of
+    the next run, sync, tests) sees the whole run."""
+    import time
+    from trainer.trackers.wandb_reader import records
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.is_file() and any(r.WhichOneof("record_type") == "exit" for r in records(path)):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def best_local_score(out_dir: Path, project: str, model_name: str, exclude: Path | None = None) -> float | None:
+    """The highest validation macro F1 among offline runs under `out_dir` whose model artifact
+    `model_name` in `project` took `best`; None when no run did."""
+    from trainer.trackers.wandb_reader import read_run
+    scores = []
+    for path in Path(out_dir).glob("*/wandb/offline-run-*/*.wandb"):
+        if exclude is not None and Path(exclude) in path.parents:
+            continue
+        run = read_run(path)
+        scores += [a["metadata"].get("val_macro_f1") for a in run.artifacts
+                   if run.project == project and a["name"] == model_name and "best" in a["aliases"]]
+    scores = [s for s in scores if s is not None]
+    return max(scores) if scores else None
 
 
 def resolve_model(ref: str, download_root: Path) -> Path:
