@@ -105,7 +105,7 @@ def run_rounds(ctx) -> tuple[Rounds, list[list[str]]]:
             try:
                 res = ctx.trial(train_spec(ctx, arm, f"macro-{arm.name}-r{r}"), label, weight=estimate_s(p, arm))
             except TrialError as e:
-                rounds.failed.append(f"{label}: {str(e).splitlines()[0]}")
+                rounds.failed.append(f"{label}: {str(e).strip().splitlines()[-1]}")
                 continue
             if res.failed_deliveries:
                 rounds.failed.append(f"{label}: {res.failed_deliveries} failed deliveries")

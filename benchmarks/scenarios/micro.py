@@ -46,7 +46,7 @@ def run(ctx) -> ScenarioResult:
             try:
                 r = ctx.trial(spec, label, weight=3 + (p.micro_calls + p.micro_warmup) / 400)
             except TrialError as e:
-                failed.append(f"{label}: {str(e).splitlines()[0]}")
+                failed.append(f"{label}: {str(e).strip().splitlines()[-1]}")
                 continue
             us = [x * 1e6 for x in r.caller_s]
             s = summarize(us)
