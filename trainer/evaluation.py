@@ -2,7 +2,6 @@
 plots that go with them (matplotlib)."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -12,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from trainer.files import write_json  # noqa: E402,F401 (evaluation.write_json callers)
 from sklearn.metrics import (ConfusionMatrixDisplay, RocCurveDisplay, accuracy_score,  # noqa: E402
                              confusion_matrix, precision_recall_fscore_support, roc_auc_score)
 
@@ -66,7 +66,7 @@ def plot_confusion(m: dict[str, Any], path: Path) -> Path:
     ConfusionMatrixDisplay(np.array(m["confusion_matrix"]), display_labels=m["classes"]).plot(
         ax=ax, cmap="Blues", colorbar=False)
     ax.set_title(f"Confusion matrix (n={m['n']}, accuracy {m['accuracy']:.3f})")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_roc(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str], path: Path) -> Path:
@@ -77,7 +77,7 @@ def plot_roc(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str], p
             RocCurveDisplay.from_predictions(y_true == i, probs[:, i], name=name, ax=ax)
     ax.plot([0, 1], [0, 1], "k--", lw=0.8)
     ax.set_title("ROC, one vs rest")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_curves(history: list[dict[str, float]], path: Path) -> Path:
@@ -91,20 +91,15 @@ def plot_curves(history: list[dict[str, float]], path: Path) -> Path:
         ax.set_ylabel(key)
         ax.legend()
     fig.suptitle("Training curves")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """Every figure of the project is written here (Agg backend, tight layout), then closed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 
 
-def write_json(data: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False))
-    tmp.replace(path)
-    return path
