@@ -8,10 +8,9 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from trainer.paths import PROJECT_ROOT, STATE_DIR
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 ENV_FILE = PROJECT_ROOT / ".env"
-STATE_DIR = PROJECT_ROOT / ".stack"
 SECRETS = ("POSTGRES_PASSWORD", "S3_ACCESS_KEY", "S3_SECRET_KEY", "MLFLOW_ADMIN_PASSWORD", "MLFLOW_SECRET_KEY")
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from trainer.config import PROJECT_ROOT, load_config
+from trainer.config import load_config
+from trainer.paths import PROJECT_ROOT, REAL_DATA
 from trainer.synthetic import make_dataset
 
-REAL_DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "covid19-image-dataset"
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # keep test logs readable
 # the real wandb SDK, offline: runs are written to .wandb files in each run folder

@@ -217,7 +217,7 @@ def test_diverging_run_stops_with_one_line_and_keeps_its_folder(tmp_path, synthe
 
 @pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
 def test_non_finite_config_values_are_refused_before_any_work(value, tmp_path):
-    out = _cli("train", "--data", ".", "--lr", value, "--out-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    out = _cli("train", "--data", ".", f"--lr={value}", "--out-dir", str(tmp_path / "runs"), cwd=tmp_path)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert f"lr={float(value)} must be a finite number" in out.stderr
     assert not (tmp_path / "runs").exists()

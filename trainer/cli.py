@@ -6,7 +6,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import get_type_hints
 
-from trainer.config import DEFAULT_CONFIG, TRACKERS, TrainConfig, load_config
+from trainer.config import DEFAULT_CONFIG, TRACKERS, TrainConfig, field_kind, load_config
 from trainer.errors import UserError, run_cli
 
 
@@ -15,15 +15,14 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"defaults file (default: {DEFAULT_CONFIG.name})")
     hints = get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
-        flag, hint = "--" + f.name.replace("_", "-"), str(hints[f.name])
+        flag, kind = "--" + f.name.replace("_", "-"), field_kind(hints[f.name])
         help_text = "(default: from the config file)"
-        if "bool" in hint:
+        if kind == "bool":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        elif hint.startswith("tuple"):
+        elif kind == "tuple":
             parser.add_argument(flag, type=float, nargs=4, default=None, metavar="P", help=help_text)
         else:
-            kind = int if "int" in hint else float if "float" in hint else str
-            parser.add_argument(flag, type=kind, default=None, help=help_text)
+            parser.add_argument(flag, type={"int": int, "float": float}.get(kind, str), default=None, help=help_text)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -15,7 +15,7 @@ import yaml
 
 from trainer.errors import UserError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from trainer.paths import PROJECT_ROOT  # noqa: E402,F401 (imported from here by older code)
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "train.yaml"
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -113,23 +113,31 @@ def _validate_scheduler(c: TrainConfig) -> None:
     _check(0 <= c.lr_min < c.lr, f"lr_min={c.lr_min} must be in [0, lr={c.lr})")
 
 
+def field_kind(hint: Any) -> str:
+    """'tuple', 'bool', 'float', 'int' or 'str': what a TrainConfig type hint asks for (YAML and flags alike)."""
+    text = str(hint)
+    if text.startswith("tuple"):
+        return "tuple"
+    return next((kind for kind in ("bool", "float", "int") if kind in text), "str")
+
+
 def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
     """Type-check one value from YAML or a flag; ints are accepted as floats."""
     if value is None:
         if "None" in str(hint):
             return None
         raise UserError(f"{source}: {name} must not be empty")
-    text = str(hint)
-    if text.startswith("tuple"):
+    text, kind = str(hint), field_kind(hint)
+    if kind == "tuple":
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
             raise UserError(f"{source}: {name}={value!r} must be a list of numbers")
         return tuple(float(v) for v in value)
-    if "bool" in text:
+    if kind == "bool":
         ok = isinstance(value, bool)
-    elif "float" in text:
+    elif kind == "float":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         value = float(value) if ok else value
-    elif "int" in text:
+    elif kind == "int":
         ok = isinstance(value, int) and not isinstance(value, bool)
     else:
         ok = isinstance(value, str)

@@ -25,6 +25,7 @@ from torchvision.transforms import v2
 from tqdm import tqdm
 
 from trainer.errors import UserError
+from trainer.files import atomic_write
 
 CLASSES = ("COVID-19", "Normal", "Viral Pneumonia")  # label order: the seed's (alphabetical) order
 _ALIASES = {"covid": 0, "covid19": 0, "normal": 1, "viralpneumonia": 2}
@@ -199,10 +200,10 @@ class ImageCache:
             tqdm.write(f"skipped unreadable image {path}: {reason}", file=sys.stderr)
             return None
         self.misses += 1
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, arr)
-        tmp.replace(entry)  # atomic: a killed run never leaves a half-written entry
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.save would append .npy to a path
+                np.save(f, arr)
+        atomic_write(entry, save)  # a killed run never leaves a half-written entry
         return arr
 
     def load(self, split: Split, size: int, desc: str) -> tuple[torch.Tensor, torch.Tensor, list[Path]]:

@@ -2,7 +2,6 @@
 plots that go with them (matplotlib)."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -12,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from trainer.files import write_json  # noqa: E402,F401 (evaluation.write_json callers)
 from sklearn.metrics import (ConfusionMatrixDisplay, RocCurveDisplay, accuracy_score,  # noqa: E402
                              confusion_matrix, precision_recall_fscore_support, roc_auc_score)
 
@@ -104,18 +104,12 @@ def plot_curves(history: list[dict[str, float]], path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def save_figure(fig, path: Path) -> Path:
-    """Write a figure as PNG and free it (Agg: files only, no display needed)."""
+def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """Every figure of the project is written here (Agg backend, tight layout), then closed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 
 
-def write_json(data: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False))
-    tmp.replace(path)
-    return path

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import random
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,12 +16,15 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from trainer import evaluation as ev
-from trainer.config import PROJECT_ROOT, TrainConfig
+from trainer.checkpoint import load_checkpoint  # noqa: F401 (its home before; callers import it from here)
+from trainer.config import TrainConfig
+from trainer.files import atomic_write
 from trainer.data import XrayData, load_data
 from trainer.engine import EpochResult, predict, train_one_epoch
 from trainer.errors import UserError
 from trainer.model import XrayCNN
 from trainer.schedules import build_scheduler, current_lr, step_scheduler
+from trainer.provenance import git_commit, versions
 from trainer.trackers import Evaluation, RunInfo, Tracker, journal, make_tracker
 from trainer.trackers.deferred import Deferred, HandoffStats, recorder
 
@@ -43,24 +43,6 @@ def pick_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise UserError("device=cuda was asked for, but torch sees no CUDA GPU; use device=auto or cpu")
     return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version(), "torch": torch.__version__}
-    for pkg in ("torchvision", "mlflow", "wandb", "scikit-learn", "numpy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
-                              text=True, timeout=5, check=True).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def check_creatable(path: Path | str, what: str) -> None:
@@ -122,38 +104,12 @@ def save_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, progress: Pr
                     loader: DataLoader | None = None, scheduler=None) -> Path:
     """Weights, optimizer, progress and the random state (global and data order): a resumed
     run draws the same batches, augmentations and dropout masks as an uninterrupted one."""
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": progress.epoch,
+    return atomic_write(path, lambda tmp: torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": progress.epoch,
                 "val_loss": progress.history[-1]["val/loss"] if progress.history else None,
                 "config": cfg.to_dict(), "progress": asdict(progress),
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "rng": {"torch": torch.get_rng_state(),
-                        "loader": loader.generator.get_state() if loader is not None else None}}, tmp)
-    tmp.replace(path)  # atomic: a kill mid-save leaves the previous checkpoint intact
-    return path
-
-
-def load_checkpoint(path: Path | str) -> tuple[XrayCNN, dict[str, Any]]:
-    """Model (eval mode, CPU) and the checkpoint dict from a file written by `train`."""
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"checkpoint {path} is a folder, not a file; pass a checkpoint in it, e.g. {path / 'best.pt'}")
-    if not path.is_file():
-        raise UserError(f"checkpoint {path} does not exist")
-    not_ours = f"{path} is not a checkpoint written by `python -m trainer train`"
-    try:  # weights_only: a foreign pickle is refused, never run
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # any unpickling failure (text, .npy, whole-model pickle) means the same to the user
-        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else ""
-        raise UserError(f"{not_ours} (torch.load: {type(e).__name__}{': ' + reason if reason else ''})") from None
-    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("config"), dict) and "model" in ckpt):
-        raise UserError(f"{not_ours}: it holds a {type(ckpt).__name__}, not a dict with 'model' and 'config'")
-    try:
-        model = XrayCNN(ckpt["config"]["image_size"], tuple(ckpt["config"]["dropout"]))
-        model.load_state_dict(ckpt["model"])
-    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
-        raise UserError(f"{not_ours}: {type(e).__name__}: {e}") from None
-    return model.eval(), ckpt
+                        "loader": loader.generator.get_state() if loader is not None else None}}, tmp))
 
 
 def make_loader(dataset, cfg: TrainConfig, shuffle: bool) -> DataLoader:

@@ -6,10 +6,8 @@ import os
 
 import requests
 
-from trainer.config import PROJECT_ROOT
 from trainer.errors import UserError
-
-CLIENT_ENV = PROJECT_ROOT / ".stack" / "client.env"
+from trainer.paths import CLIENT_ENV
 
 
 def apply_stack_env() -> dict[str, str]:

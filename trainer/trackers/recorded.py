@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
+from trainer.checkpoint import load_checkpoint
 from trainer.config import TrainConfig
 from trainer.errors import UserError, warn
 from trainer.trackers import journal
@@ -67,7 +68,6 @@ def _send_model(tracker: Tracker, entries: list[dict[str, Any]], run_dir: Path) 
     models = [e for e in entries if e["kind"] == "model"]
     if not models or tracker.has_model():
         return False
-    from trainer.train import load_checkpoint
     checkpoint = run_dir / models[-1]["checkpoint"]
     model, ckpt = load_checkpoint(checkpoint)
     size = ckpt["config"]["image_size"]
