@@ -97,11 +97,11 @@ def test_deferred_style_reports_what_tuned_reports_and_journals_before_each_chec
     import trainer.train as train
     seen = []
 
-    def save_after_looking(path, model, optimizer, cfg, progress, loader=None):
+    def save_after_looking(path, model, optimizer, cfg, progress, loader=None, scheduler=None):
         points = journal.points(journal.read(path.parent))
         seen.append((progress.step, progress.epoch, max(p.index for p in points if p.axis == "step"),
                      max(p.index for p in points if p.axis == "epoch")))
-        return save_checkpoint(path, model, optimizer, cfg, progress, loader)
+        return save_checkpoint(path, model, optimizer, cfg, progress, loader, scheduler)
 
     save_checkpoint = train.save_checkpoint
     tuned, deferred = StoringRecorder(), StoringRecorder()
