@@ -35,7 +35,7 @@ def hard_delete(settings: Settings, tracking_uri: str, prefix: str) -> list[str]
     previous = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = tracking_uri  # gc resolves mlflow-artifacts: URIs through the server
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # gc prints a line per run; keep stdout for results
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # gc prints a line per run
             gc.main(["--backend-store-uri", settings.postgres_uri,
                      "--experiment-ids", ",".join(e.experiment_id for e in experiments)], standalone_mode=False)
     finally:

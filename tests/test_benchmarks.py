@@ -125,13 +125,16 @@ def test_quick_plan_fits_the_budget_and_pairs_ten_rounds():
     assert estimate_s(quick, list(SCENARIOS)) + STACK_START_S <= BUDGET_S
 
 
-def _residuals(arm: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-round loop times of `none` and an arm from a real quick run of this machine."""
+def _residuals() -> np.ndarray:
+    """Per-round paired loop-time differences (arm minus `none`, each arm centred on its own mean),
+    pooled over the metrics-only arms of a real quick run of this machine."""
     rounds = json.loads(FIXTURE.read_text())["scenarios"]["macro"]["data"]["rounds"]
-    pairs = [(row["none"], row[arm]) for row in rounds.values() if "none" in row and arm in row]
-    base = np.array([b["phases"]["loop"] for b, _ in pairs])
-    diff = np.array([t["phases"]["loop"] - b["phases"]["loop"] for b, t in pairs])
-    return base, diff - diff.mean()
+    out = []
+    for arm in ("mlflow-naive", "mlflow-tuned", "mlflow-deferred", "wandb-naive", "wandb-tuned", "wandb-deferred"):
+        diff = np.array([row[arm]["phases"]["loop"] - row["none"]["phases"]["loop"]
+                         for row in rounds.values() if "none" in row and arm in row])
+        out += list(diff - diff.mean())
+    return np.array(out)
 
 
 @pytest.mark.parametrize("effect", [0.0, 0.05])
@@ -139,13 +142,13 @@ def test_paired_interval_covers_a_known_effect_on_real_residuals(effect):
     """1,000 simulated benchmarks at the quick profile's n, drawn from this machine's own
     per-round residuals: the 95% interval covers the true effect >= 93% of the time, and a
     null effect is called significant at most ~6% of the time."""
-    base, resid = _residuals("mlflow-tuned")
+    resid = _residuals()
+    assert len(resid) >= 50
     n = get_profile("quick").macro_rounds
     rng = np.random.default_rng(7)
     covered = significant = 0
     for _ in range(1000):
-        idx = rng.integers(0, len(resid), n)
-        b = base[idx]
+        b = np.full(n, 1.5)  # the untracked loop time; only the paired differences matter
         t = b + effect + resid[rng.integers(0, len(resid), n)]
         e = stats.paired_difference(b, t)
         covered += e.low <= effect <= e.high

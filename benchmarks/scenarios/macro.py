@@ -31,10 +31,11 @@ WARMUP_ARMS = (NONE, Arm("mlflow", "tuned"), Arm("wandb", "tuned"))
 SCENARIO = "macro"
 FIXED_PHASES = tuple(p for p in PHASES if p != "loop")
 ORDER_SEED = 20261127
-# Seconds per trial on the project's 2-core machine (native stack, real data, quick sizes),
-# from a measured run; only used to plan the progress bar and the time estimate.
-EST_LOOP_S_PER_EPOCH_64PX = 1.3
-EST_FIXED_S = {"none": 0.8, "mlflow": 1.5, "wandb": 2.5}
+# Seconds per trial on the project's 2-core machine (native stack, real data), from the measured
+# run quick1 (2026-11-27): the loop, and everything else a trial costs (fork, data, phases, exit).
+# Only used to plan the progress bar and the time estimate.
+EST_LOOP_S_PER_EPOCH_64PX = 0.8
+EST_FIXED_S = {"none": 1.9, "mlflow": 2.6, "wandb": 3.2}
 EST_FULL_EXTRA_S = 2.5
 
 
@@ -268,6 +269,18 @@ def style_differences(ctx, rounds: Rounds) -> list[Figure]:
     return out
 
 
+def resolution(ctx, figures: list[Figure]) -> list[Figure]:
+    """What this machine resolves per step: the median half-width of the metrics-only arms' intervals.
+    A difference smaller than this is not seen by this benchmark here."""
+    widths = [(f.high - f.low) / 2 for f in figures if f.quantity == "per_step_overhead" and f.family == "metrics"
+              and not f.system_metrics and f.low is not None]
+    if not widths:
+        return []
+    return [Figure(SCENARIO, "resolution", float(np.median(widths)), "µs/step", len(widths),
+                   mode=ctx.mode.label(), label="per-step resolution here: median half-width of the metrics-only "
+                                                "arms' 95% intervals")]
+
+
 def plain_figures(ctx, rounds: Rounds, arms: list[Arm]) -> list[Figure]:
     """Per arm: each phase's mean seconds, images/s and the test accuracy of the job that was timed."""
     out = []
@@ -306,7 +319,7 @@ def run(ctx) -> ScenarioResult:
         figures += [fig] if fig else []
     train_images = next((r.train_images for row in rounds.rows.values() for r in row.values()), 0)
     figures += projections(ctx, rounds, probe, train_images) if train_images else []
-    figures += model_checks(ctx, rounds) + style_differences(ctx, rounds)
+    figures += model_checks(ctx, rounds) + style_differences(ctx, rounds) + resolution(ctx, figures)
     figures += plain_figures(ctx, rounds, [NONE, *tracked, *extras])
     notes = [f"Job: {p.epochs} epoch(s) at {p.image_size}x{p.image_size}, batch {p.batch_size}, on {ctx.data}; "
              f"{steps} optimizer steps. {p.macro_warmup} warm-up round(s) discarded; {p.macro_rounds} measured paired "

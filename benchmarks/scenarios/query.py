@@ -30,8 +30,11 @@ UI_ORDER = ["attributes.start_time DESC"]
 
 def weight(p) -> float:
     """Seconds: storing runs (~40/s), the REST calls, and ~2 s per page load in the browser."""
-    browser = len(p.query_run_counts) * 3 * (p.ui_repeats + 1) * 2
-    return max(p.query_run_counts) / 40 + len(p.query_run_counts) * len(OPS) * p.query_repeats / 20 + 20 + browser
+    # measured in run quick1: ~3.4 s a page load, ~20 runs/s stored, list_runs ~1.4 s at 1,000 runs,
+    # gc ~36 ms a run at the end
+    browser = len(p.query_run_counts) * 3 * (p.ui_repeats + 1) * 3.4
+    big = max(p.query_run_counts)
+    return big / 20 + p.query_repeats * (1.4 * big / 1000 + 1) + big * 0.036 + browser + 10
 
 
 def populate(client, exp_id: str, first: int, last: int, steps: int) -> list[str]:
@@ -128,7 +131,7 @@ def run(ctx) -> ScenarioResult:
                 not_measured["UI in a browser"] = f"{timings.reason}; install it with: {timings.install_command}"
             else:
                 figures += [ui_figure(ctx, t) for t in timings]
-            ctx.advance(3 * (p.ui_repeats + 1) * 2)
+            ctx.advance(3 * (p.ui_repeats + 1) * 3.4)
         ctx.step("feature probes")
         features = probe_rows(uri, exp_id, ctx.out / "feature-probes", name)
     finally:

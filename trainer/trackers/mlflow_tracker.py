@@ -35,7 +35,7 @@ class MlflowTracker(Tracker):
     name = "mlflow"
 
     def __init__(self, log_style: str = "tuned", registered_model: str = REGISTERED_MODEL) -> None:
-        if log_style == "tuned":
+        if log_style in ("tuned", "deferred"):  # deferred hands its batches to the same async queue
             # MLflow's docs: with buffering, the async queue merges what was logged in the last
             # BUFFERING_SECONDS into one log_batch request (up to 1,000 values); without it, it
             # sends one request per call and its flush waits for each (measured: 200 calls took
