@@ -41,18 +41,24 @@ class TrialPool:
     and none pays 5-10 s of imports, which is what lets 10+ paired rounds fit the budget."""
 
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        os.environ.update(env)  # inherited by the fork server when it starts
-        self.log_dir = log_dir
+        self.env, self.log_dir, self.count = env, log_dir, 0
         self.mp = multiprocessing.get_context("forkserver")
         self.mp.set_forkserver_preload(PRELOAD)
-        self.count = 0
+        saved = dict(os.environ)
+        os.environ.update(env)  # the fork server imports with the trials' environment (telemetry off) ...
+        try:
+            from multiprocessing import forkserver
+            forkserver.ensure_running()
+        finally:  # ... and this process keeps its own
+            os.environ.clear()
+            os.environ.update(saved)
 
     def run(self, spec: TrialSpec, label: str, timeout: float = 3600):
         self.count += 1
         log = self.log_dir / f"{self.count:03d}-{label.replace(' ', '_').replace('/', '-')[:80]}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         receive, send = self.mp.Pipe(duplex=False)
-        proc = self.mp.Process(target=_trial_child, args=(spec.to_json(), str(log), send))
+        proc = self.mp.Process(target=_trial_child, args=(spec.to_json(), str(log), send, self.env))
         proc.start()
         send.close()
         message = receive.recv() if receive.poll(timeout) else None
@@ -69,8 +75,9 @@ class TrialPool:
         return result_from_json(spec.task, payload)
 
 
-def _trial_child(spec_json: str, log: str, send) -> None:
+def _trial_child(spec_json: str, log: str, send, env: dict[str, str]) -> None:
     """In the forked process: output to the trial's log, run the task, send its result."""
+    os.environ.update(env)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)

@@ -77,6 +77,8 @@ class _SdkNames:
                             if isinstance(n, ast.Return) and n.value is not None]
                 if found := next((b for b in returned if b), None):
                     self.returns[f"self.{fn.name}"] = _Binding(found.sdk, module=False)
+                    if any(isinstance(d, ast.Name) and d.id == "property" for d in fn.decorator_list):
+                        self.shared[f"self.{fn.name}"] = _Binding(found.sdk, module=False)  # read, not called
 
     def functions(self) -> list[ast.FunctionDef]:
         return [n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]

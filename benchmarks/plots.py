@@ -23,17 +23,17 @@ def _bars(ax, figures, ylabel: str, title: str) -> None:
 
 def macro(sc: ScenarioResult, out: Path) -> list[str]:
     steps = select(sc.figures, quantity="per_step_overhead", scale=1.0)
-    fixed = select(sc.figures, quantity="fixed_cost", subject="total")
+    fixed = select(sc.figures, quantity="fixed_cost", subject="total", system_metrics=False)
     if not steps:
         return []
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     _bars(a, steps, "µs per optimizer step", "Per-step overhead vs its baseline, 95% paired t-interval")
-    b.bar([f"{f.tracker}-{f.style}\n{f.family}" for f in fixed], [f.value for f in fixed],
+    b.bar([f"{f.tracker}-{f.style}" + ("-full" if f.family == "full" else "") for f in fixed], [f.value for f in fixed],
           yerr=[[f.value - f.low for f in fixed], [f.high - f.value for f in fixed]], capsize=5,
           color=[COLORS[f.tracker] for f in fixed])
     b.set_ylabel("seconds per run")
     b.set_title("Fixed per-run cost (start + report + finish), 95% CI", fontsize=10)
-    b.tick_params(axis="x", labelsize=7)
+    b.tick_params(axis="x", labelrotation=25, labelsize=8)
     return [save_figure(fig, out / "macro.png").name]
 
 

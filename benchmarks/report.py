@@ -156,8 +156,12 @@ def recommendations(suite: dict) -> list[str]:
             "half-width of the per-step intervals); the micro scenario shows the training-thread cost directly."
             if res else "not resolved here."))
     if all(steps.values()):
-        out.append("With the deferred style both trackers cost the training loop about the same per step "
-                   f"(MLflow {cell(steps['mlflow'])}, W&B {cell(steps['wandb'])}): choose on the other rows.")
+        m, w = steps["mlflow"], steps["wandb"]
+        overlap = m.low <= w.high and w.low <= m.high
+        out.append(f"Deferred style, per step: MLflow {cell(m)}, W&B {cell(w)}; " + (
+            "the intervals overlap, so logging cost does not separate the trackers here: choose on the other rows."
+            if overlap else f"{'MLflow' if m.value > w.value else 'W&B'} costs the training loop more here "
+            "(the intervals do not overlap)."))
     mem = select(figs, quantity="service_memory")
     if mem and suite["environment"]["wandb_mode"] == "offline":
         total = sum(f.value for f in mem)

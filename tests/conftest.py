@@ -100,3 +100,11 @@ def mlflow_env(native_stack, monkeypatch):
     for key, value in native_stack.client_env().items():
         monkeypatch.setenv(key, value)
     return native_stack
+
+
+@pytest.fixture(autouse=True)
+def no_inherited_wandb_service(monkeypatch):
+    """wandb puts WANDB_SERVICE into os.environ once a run started in this process, so that child
+    processes share its wandb-core. Subprocess trainers of a test must get their own service: a shared
+    one still holds the run of a trainer the test killed ("run ID ... is in use" on resume/sync)."""
+    monkeypatch.delenv("WANDB_SERVICE", raising=False)

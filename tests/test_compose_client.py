@@ -60,7 +60,8 @@ def test_the_trainer_cli_picks_the_key_up_from_client_env(settings, monkeypatch)
     from trainer.trackers import location
     path = write_client_env(settings, compose.client_env(settings, {"WANDB_API_KEY": KEY}))
     for k in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_BASE_URL", "MLFLOW_TRACKING_URI", "XRAY_STACK_MODE"):
-        monkeypatch.delenv(k, raising=False)
+        monkeypatch.setenv(k, "")  # recorded, so what apply_stack_env adds is undone after the test
+        monkeypatch.delenv(k)      # (it writes os.environ itself; a leak sent later tests' W&B online)
     monkeypatch.setattr(location, "CLIENT_ENV", path)
     location.apply_stack_env()
     assert os.environ["WANDB_API_KEY"] == KEY and location.wandb_mode() == "online"
