@@ -38,6 +38,7 @@ else:
 
 def run_blocked(blocked: tuple[str, ...], *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1", "PYTHONPATH": str(PROJECT_ROOT)}
+    env.pop("WANDB_SERVICE", None)  # a wandb-core of the test process (module fixtures run before autouse ones)
     return subprocess.run([sys.executable, "-c", BLOCKER, ",".join(blocked), *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
