@@ -1,10 +1,15 @@
 """`python -m benchmarks compare A B`: do two benchmark runs agree?
 
-Every headline figure (a figure with an interval) of both results folders side
-by side, the difference B - A with its interval, and a flag where that interval
-excludes 0 after a Holm correction across the figures compared. Each run's
-standard error comes from its own interval: half its width over the t quantile
-at the figure's n; the difference's degrees of freedom by Welch-Satterthwaite."""
+Every figure with an interval of both results folders side by side, the
+difference B - A with its interval, and a flag where that interval excludes 0
+after a Holm correction. Two families, each corrected on its own: the headline
+figures (the report's summary rows, `benchmarks.headline`), which decide the
+verdict and the exit code, and every other figure with an interval, listed for
+the reader. Each run's standard error comes from its own interval: half its
+width over the t quantile at the figure's n; the difference's degrees of
+freedom by Welch-Satterthwaite. A run's interval holds the variation within
+that run only (rounds on one machine state), not between runs, so the long
+detail family may flag a figure more often than alpha says."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,6 +19,7 @@ from typing import Iterable, Sequence
 
 from scipy import stats as sps
 
+from benchmarks.headline import headline_figures
 from benchmarks.records import Figure
 from benchmarks.stats import holm
 
@@ -58,15 +64,29 @@ class Row:
         return self.p_holm < ALPHA
 
 
+def figure_key(f: Figure) -> tuple[str, ...]:
+    """What a figure is, by its fields (a rerun gives the same key), never by its label."""
+    return tuple(str(getattr(f, k)) for k in KEY_FIELDS)
+
+
+def figure_label(f: Figure) -> str:
+    return f.label or " ".join(str(getattr(f, k)) for k in KEY_FIELDS[:-1] if getattr(f, k) not in (None, ""))
+
+
 def estimate(f: Figure) -> Estimate:
-    """A figure as one run's estimate: identified by its fields, not its label."""
-    key = tuple(str(getattr(f, k)) for k in KEY_FIELDS)
-    label = f.label or " ".join(str(getattr(f, k)) for k in KEY_FIELDS[:-1] if getattr(f, k) not in (None, ""))
-    return Estimate(key, label, float(f.value), float(f.low), float(f.high), f.n, f.unit)
+    """A figure with an interval as one run's estimate."""
+    return Estimate(figure_key(f), figure_label(f), float(f.value), float(f.low), float(f.high), f.n, f.unit)
 
 
-def headline_estimates(figures: Iterable[Figure]) -> list[Estimate]:
-    """The headline figures: those that carry an interval (the ones a rerun can disagree with).
+def split(figures: list[Figure]) -> tuple[list[Figure], list[Figure]]:
+    """(headline figures, the others), each in the run's order."""
+    head = headline_figures(figures)
+    chosen = {id(f) for f in head}
+    return head, [f for f in figures if id(f) not in chosen]
+
+
+def interval_estimates(figures: Iterable[Figure]) -> list[Estimate]:
+    """The figures that carry an interval (the ones a rerun can disagree with).
     Figures alike in every field are told apart by their order in the file, which a rerun keeps."""
     out, seen = [], Counter()
     for f in figures:
@@ -106,15 +126,28 @@ def compare(first: Iterable[Estimate], second: Iterable[Estimate]) -> tuple[list
     return rows, only
 
 
-def table(rows: list[Row], only: list[str], name_a: str, name_b: str) -> str:
+def table(rows: list[Row], only: list[str], name_a: str, name_b: str, title: str = "") -> str:
     """A markdown table of the comparison, flagged rows marked."""
-    lines = [f"| figure | A: {name_a} | B: {name_b} | B - A [interval] | Holm p | |", "|---|---|---|---|---|---|"]
+    lines = [f"## {title}", ""] if title else []
+    lines += [f"| figure | A: {name_a} | B: {name_b} | B - A [interval] | Holm p | |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r.label} | {_est(r.a)} | {_est(r.b)} | {r.diff:+.3g} [{r.low:+.3g}, {r.high:+.3g}] "
                      f"({r.level:.1%}) | {r.p_holm:.3g} | {'**differs**' if r.flagged else 'agrees'} |")
     flagged = sum(r.flagged for r in rows)
     lines += ["", f"{len(rows)} figure(s) compared, {flagged} differ (Holm-corrected, alpha {ALPHA})."]
     lines += [f"- not compared: {o}" for o in only]
+    return "\n".join(lines)
+
+
+def side_by_side(first: list[Figure], second: list[Figure], name_a: str, name_b: str, title: str) -> str:
+    """Figures without an interval (counts, percentiles of one sample): shown next to each other, not tested."""
+    a = {figure_key(f): f for f in first if f.low is None or f.high is None}
+    b = {figure_key(f): f for f in second if f.low is None or f.high is None}
+    lines = [f"## {title}", "", f"| figure | A: {name_a} | B: {name_b} | B / A |", "|---|---|---|---|"]
+    for key in (k for k in a if k in b):
+        fa, fb = a[key], b[key]
+        ratio = f"{fb.value / fa.value:.3g}" if fa.value else "n/a"
+        lines.append(f"| {figure_label(fa)} | {fa.value:.3g} {fa.unit} | {fb.value:.3g} {fb.unit} | {ratio} |")
     return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from benchmarks.profiles import Profile
 from benchmarks.records import Mode, TrialSpec, result_from_json
 from infra.settings import Settings
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 
 # Imported once by the fork server, so that no trial pays (or shares) import work.
 PRELOAD = ["torch", "torchvision.utils", "sklearn.metrics", "matplotlib.pyplot", "mlflow", "mlflow.pytorch",

@@ -18,7 +18,7 @@ from typing import Callable
 
 import psutil
 
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 
 SDKS = ("mlflow", "wandb")
 ADAPTERS = {  # tracker -> (file, role): the reader exists because wandb 0.31 ships no offline reader
@@ -176,17 +176,26 @@ class Fact:
     date: str         # when it was read (YYYY-MM-DD)
 
 
+SPDX = {"Apache Software License": "Apache-2.0", "MIT License": "MIT"}  # classifier name -> SPDX id
+
+
+def sdk_licence(dist: str) -> str:
+    """The licence an installed package declares: its License-Expression, else its licence classifier,
+    else the first line of its License field."""
+    meta = metadata.metadata(dist)
+    classifier = next((c.split("::")[-1].strip() for c in meta.get_all("Classifier") or []
+                       if c.startswith("License ::")), None)
+    text = (meta.get("License") or "").strip()
+    found = meta.get("License-Expression") or classifier or (text.splitlines()[0] if text else "unknown")
+    return SPDX.get(found, found)
+
+
 def licence_facts() -> list[Fact]:
     """The SDKs' licences as the installed packages declare them (read now), with the projects' licence files."""
-    facts = []
-    for dist, url in (("mlflow", "https://github.com/mlflow/mlflow/blob/master/LICENSE.txt"),
-                      ("wandb", "https://github.com/wandb/wandb/blob/main/LICENSE")):
-        meta = metadata.metadata(dist)
-        text = (meta.get("License-Expression") or meta.get("License") or "").strip()
-        name = "Apache-2.0" if "Apache" in text else ("MIT" if text.startswith("MIT") else text.splitlines()[0])
-        facts.append(Fact(dist, "licence", f"{dist} {meta['Version']} (SDK and server code in the package): {name}",
-                          f"{url}; installed package metadata", _today()))
-    return facts
+    return [Fact(dist, "licence", f"{dist} {metadata.version(dist)} (SDK and server code in the package): "
+                 f"{sdk_licence(dist)}", f"{url}; installed package metadata", _today())
+            for dist, url in (("mlflow", "https://github.com/mlflow/mlflow/blob/master/LICENSE.txt"),
+                              ("wandb", "https://github.com/wandb/wandb/blob/main/LICENSE"))]
 
 
 def _today() -> str:

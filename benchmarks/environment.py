@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 import platform
-from importlib import metadata
 
 import psutil
 
-from trainer.train import git_commit
+from trainer.provenance import git_commit, versions
+
+PACKAGES = ("torch", "torchvision", "mlflow", "wandb", "scikit-learn", "numpy", "psycopg2-binary", "boto3")
 
 
 def cpu_name() -> str:
@@ -26,14 +27,10 @@ def gpu_name() -> str | None:
 
 
 def collect(stack_mode: str, wandb_mode: str) -> dict:
-    versions = {}
-    for pkg in ("torch", "torchvision", "mlflow", "wandb", "scikit-learn", "numpy", "psycopg2-binary", "boto3"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = "not installed"
+    found = versions(PACKAGES)
+    found.pop("python")  # stamped on its own below
     return {
         "cpu": cpu_name(), "cpu_count": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "gpu": gpu_name(), "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-        "versions": versions, "stack_mode": stack_mode, "wandb_mode": wandb_mode, "git_commit": git_commit(),
+        "versions": found, "stack_mode": stack_mode, "wandb_mode": wandb_mode, "git_commit": git_commit(),
     }

@@ -8,11 +8,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
+
+from benchmarks.decision import DOCUMENTED as FACTS, READ_ON, Fact, sdk_licence
 
 KINDS = ("probe", "ci_test", "documented")
 
@@ -55,11 +58,15 @@ CI_ROWS = [
                "journal replayed by `trainer sync`", "ci_test", "tests/test_reliability.py"),
 ]
 
+def _server_cost(tracker: str) -> Fact:
+    return next(f for f in FACTS if f.tracker == tracker and f.topic == "cost")
+
+
+# the self-hosting cost facts of `benchmarks.decision`, side by side
 DOCUMENTED = [
-    FeatureRow("Self-hosted server licence", "none needed (Apache-2.0, the same package as the client)",
-               "wandb/local needs a licence: a free one from the Deployer (deploy.wandb.ai); production "
-               "features (external MySQL, cloud storage, SSO) need a paid one", "documented",
-               "https://github.com/wandb/local (README, read 2026-11-27)"),
+    FeatureRow("Self-hosted server: licence and cost", _server_cost("mlflow").statement,
+               _server_cost("wandb").statement, "documented",
+               f"{_server_cost('mlflow').source} and {_server_cost('wandb').source} (read {READ_ON})"),
 ]
 
 
@@ -77,7 +84,9 @@ def probe_mlflow_alias(client, name: str, run_id: str) -> tuple[str, bool]:
     """Register a version of `name` from a run, set alias `champion`, read it back; the model is removed after."""
     client.create_registered_model(name)
     try:
-        version = client.create_model_version(name, source=f"runs:/{run_id}/model", run_id=run_id)
+        # the local registry creates versions READY: no wait (and no "Waiting up to 300 seconds" line in the log)
+        version = client.create_model_version(name, source=f"runs:/{run_id}/model", run_id=run_id,
+                                              await_creation_for=0)
         client.set_registered_model_alias(name, "champion", version.version)
         back = client.get_model_version_by_alias(name, "champion")
         ok = back.version == version.version and back.run_id == run_id
@@ -92,7 +101,15 @@ def probe_mlflow_table(client, run_id: str) -> tuple[str, bool]:
     table = pd.DataFrame({"file": ["a.png", "b.png", "c.png"], "true": ["Normal", "COVID-19", "Normal"],
                           "p_normal": [0.9, 0.2, 0.6]})
     client.log_table(run_id, table, "tables/predictions.json")
-    local = client.download_artifacts(run_id, "tables/predictions.json")
+    quiet = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # no bar in the benchmark's log
+    try:
+        local = client.download_artifacts(run_id, "tables/predictions.json")
+    finally:
+        if quiet is None:
+            del os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"]
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = quiet
     stored = json.loads(Path(local).read_text())
     back = pd.DataFrame(stored["data"], columns=stored["columns"])
     return f"log_table, {len(back)} rows read back from the artifact store", back.equals(table)
@@ -105,7 +122,7 @@ def probe_wandb(out_dir: Path, project: str) -> tuple[str, bool, str, bool]:
     from trainer.trackers.wandb_reader import read_folder
     rows = [["a.png", "Normal", 0.9], ["b.png", "COVID-19", 0.2], ["c.png", "Normal", 0.6]]
     run = wandb.init(project=project, dir=str(out_dir), mode="offline", name="feature-probe",
-                     settings=wandb.Settings(x_disable_stats=True, console="off"))
+                     settings=wandb.Settings(x_disable_stats=True, console="off", silent=True))
     run.log({"predictions": wandb.Table(columns=["file", "true", "p_normal"], data=rows)})
     (out_dir / "model.bin").write_bytes(b"probe")
     artifact = wandb.Artifact("probe-model", type="model")
@@ -148,13 +165,7 @@ def probe_rows(tracking_uri: str, experiment_id: str, out_dir: Path, prefix: str
 
 def licence_row() -> FeatureRow:
     """The client packages' licences as installed (their package metadata)."""
-    def licence(pkg: str) -> str:
-        meta = metadata.metadata(pkg)
-        classifier = next((c.split("::")[-1].strip() for c in meta.get_all("Classifier") or []
-                           if c.startswith("License ::")), None)
-        text = (meta.get("License") or "").strip()
-        return meta.get("License-Expression") or classifier or (text.splitlines()[0] if text else "unknown")
-    m, w = licence("mlflow"), licence("wandb")
+    m, w = sdk_licence("mlflow"), sdk_licence("wandb")
     return FeatureRow("Client SDK licence", f"mlflow {metadata.version('mlflow')}: {m}",
                       f"wandb {metadata.version('wandb')}: {w}", "probe",
                       "read from the installed packages' metadata", m != "unknown" and w != "unknown")

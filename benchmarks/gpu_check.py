@@ -35,7 +35,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
-from trainer.config import DEFAULT_CONFIG, LOG_STYLES, PROJECT_ROOT, TrainConfig, load_config
+from trainer.config import DEFAULT_CONFIG, LOG_STYLES, TrainConfig, load_config
+from trainer.paths import PROJECT_ROOT
 from trainer.errors import UserError, run_cli
 
 SCHEMA = "gpu-check/1"
@@ -255,7 +256,7 @@ def _package(name: str) -> str | None:
 
 def describe(device) -> tuple[Origin, dict[str, object]]:
     import torch
-    from trainer.train import git_commit
+    from trainer.provenance import git_commit
     now = datetime.now(timezone.utc)
     env: dict[str, object] = {
         "python": platform.python_version(), "torch": torch.__version__, "torch_cuda": torch.version.cuda,

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from benchmarks import plots
 from benchmarks.features import CI_ROWS, DOCUMENTED, FeatureRow
+from benchmarks.headline import headline_rows
 from benchmarks.records import Figure, ScenarioResult, one, select
 from benchmarks.results import SCENARIOS, load, scenario_results
+from trainer.files import atomic_write
 
 TITLES = {"setup": "Setup time", "micro": "Logging overhead, micro", "macro": "Logging overhead, macro",
           "api_calls": "API calls", "storage": "Storage usage", "query": "Query latency", "load": "Load"}
-STYLES = ("naive", "tuned", "deferred")
 
 def fmt(value, unit: str = "") -> str:
     if value is None:
@@ -41,60 +42,12 @@ def cell(f: Figure | None, missing: str = "not measured") -> str:
 
 def headline(figures: list[Figure]) -> list[tuple[str, str, str]]:
     """(row, MLflow cell, W&B cell): the figures a reader acts on, each labelled with its mode."""
-    def pair(label: str, **fields) -> tuple[str, str, str]:
-        m, w = one(figures, tracker="mlflow", **fields), one(figures, tracker="wandb", **fields)
+    out = []
+    for row in headline_rows(figures):
+        m, w = row.figures(figures)
         modes = " / ".join(dict.fromkeys(f.mode for f in (m, w) if f and f.mode))
-        return (f"{label} ({modes})" if modes else label, cell(m), cell(w))
-    rows = [pair(f"Per-step overhead, {style} style, µs per optimizer step [95% CI]", scenario="macro",
-                 quantity="per_step_overhead", style=style, family="metrics", system_metrics=False,
-                 scale=1.0)
-            for style in STYLES if select(figures, quantity="per_step_overhead", style=style)]
-    rows.append(pair("Per-step difference, tuned minus naive, µs per step [95% CI]", scenario="macro",
-                     quantity="style_difference", subject="tuned-naive"))
-    rows.append(pair("Fixed per-run cost, tuned style, metrics only: start + report + finish, s [95% CI]",
-                     scenario="macro", quantity="fixed_cost", style="tuned", family="metrics", system_metrics=False,
-                     subject="total"))
-    rows.append(pair("System metrics on vs off (tuned): extra µs per step [95% CI]", scenario="macro",
-                     quantity="per_step_overhead", system_metrics=True))
-    rows.append(pair("Fixed per-run cost, tuned style, full work (files, table, images, model), s [95% CI]",
-                     scenario="macro", quantity="fixed_cost", style="tuned", family="full", subject="total"))
-    for f in select(figures, scenario="macro", quantity="job_overhead", tracker="mlflow", style="tuned",
-                    family="metrics", system_metrics=False)[:1]:
-        rows.append(pair(f"Whole-job overhead, tuned, the measured job ({int(f.scale or 0)} steps), % [95% CI]",
-                         scenario="macro", quantity="job_overhead", style="tuned", family="metrics",
-                         system_metrics=False, scale=f.scale))
-    for f in select(figures, quantity="job_overhead_projected", tracker="mlflow", style="tuned")[:1]:
-        rows.append(pair(f"Projected overhead of the seed's job ({int(f.scale or 0)} steps at 256 px), tuned, %",
-                         quantity="job_overhead_projected", style="tuned", family="metrics"))
-    for style in STYLES:
-        if select(figures, scenario="micro", quantity="caller_cost", style=style):
-            rows.append(pair(f"Training-thread cost of one logging call, {style}, p50", scenario="micro",
-                             quantity="caller_cost", style=style))
-            rows.append(pair(f"End to end per value, {style}, flush included", scenario="micro",
-                             quantity="end_to_end_cost", style=style))
-    rows.append(pair("SDK first run: import + init + first metric readable + finish", scenario="setup",
-                     quantity="first_run", subject="total"))
-    for kind in ("metrics", "files_model", "rich_media", "total"):
-        rows.append(pair(f"SDK calls in one tracked run, tuned, full work: {kind.replace('_', '/')}",
-                         scenario="api_calls", quantity="sdk_calls", style="tuned", subject=kind))
-    rows.append(pair("HTTP requests to the stack in one tracked run, tuned, full work (client)",
-                     scenario="api_calls", quantity="http_requests", style="tuned"))
-    rows.append(pair("HTTP requests to hosts outside the stack, tuned", scenario="api_calls",
-                     quantity="other_host_requests", style="tuned"))
-    rows.append(pair("Storage per logged value", scenario="storage", quantity="bytes_per_value"))
-    rows.append(pair("Metadata store per run, full work (PostgreSQL table + index / .wandb file)", scenario="storage",
-                     quantity="run_metadata_bytes", subject="total", family="full"))
-    big = max((f.scale or 0 for f in select(figures, scenario="query", subject="list_runs")), default=None)
-    if big:
-        rows.append(pair(f"List runs with {int(big)} runs stored (p50)", scenario="query", subject="list_runs",
-                         scale=big))
-    rows.append(pair("Concurrent writers: points/s at the highest K", scenario="load", quantity="points_per_s"))
-    rows.append(pair("Concurrent writers: points lost (attempted, not read back)", scenario="load",
-                     quantity="points_lost", subject=None))
-    for f in select(figures, scenario="load", quantity="usl_peak"):
-        rows.append(pair(f"One MLflow server, {f.subject}: USL peak throughput [95% CI]", scenario="load",
-                         quantity="usl_peak", subject=f.subject))
-    return [r for r in rows if r[1] != "not measured" or r[2] != "not measured"]
+        out.append((f"{row.label} ({modes})" if modes else row.label, cell(m), cell(w)))
+    return out
 
 
 def results_figures(scenarios: dict[str, ScenarioResult]) -> list[Figure]:
@@ -274,5 +227,4 @@ def render(run_dir: Path | str) -> Path:
     lines += [""] + which_tracker(s, results_figures(scenarios))
     lines += ["## Recommendations", "", *[f"- {r}" for r in recommendations(s)], ""]
     report = run_dir / "comparison_report.md"
-    report.write_text("\n".join(lines))
-    return report
+    return atomic_write(report, lambda tmp: tmp.write_text("\n".join(lines)))

@@ -11,6 +11,7 @@ import jsonschema
 
 from benchmarks.records import Figure, ScenarioResult
 from trainer.errors import UserError
+from trainer.files import atomic_write
 
 SCHEMA_VERSION = 2
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
@@ -35,10 +36,7 @@ def validate(suite: dict, source: str = "results.json") -> None:
 
 def dump(suite: dict, path: Path) -> Path:
     validate(suite, str(path))
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(suite, indent=1))
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(suite, indent=1)))
 
 
 def load(path: Path | str) -> dict:

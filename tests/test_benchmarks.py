@@ -14,7 +14,7 @@ from benchmarks import results, stats
 from benchmarks.profiles import get_profile
 from benchmarks.records import Arm, Figure, MicroSpec, TrainResult, TrainSpec, one, select, spec_from_json
 from benchmarks.report import render
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 from trainer.errors import UserError
 
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "results_v2.json"

@@ -9,7 +9,7 @@ import pytest
 from benchmarks.compare import Estimate, compare
 from benchmarks.records import Figure, ScenarioResult
 from benchmarks.results import SCHEMA_VERSION, validate
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 
 
 def est(key: str, value: float, half: float, n: int = 10) -> Estimate:
@@ -47,11 +47,17 @@ def test_exact_figures_without_spread_agree_only_when_equal():
     assert [r.flagged for r in rows] == [False, True]
 
 
-def write_run(folder, run_id: str, per_step: dict[str, tuple[float, float, float]], calls: int = 84):
-    """A small results folder: per-step overheads with intervals, and a count without one."""
+def write_run(folder, run_id: str, per_step: dict[str, tuple[float, float, float]], calls: int = 84,
+              phase: tuple[float, float, float] = (1.0, 0.9, 1.1)):
+    """A small results folder: headline per-step overheads with intervals, a headline count without one,
+    and a phase time with an interval that is no headline figure."""
     figures = [Figure("macro", "per_step_overhead", v, "µs/step", 10, tracker=t, style="tuned", family="metrics",
-                      low=lo, high=hi, mode="native stack, CPU") for t, (v, lo, hi) in per_step.items()]
-    figures.append(Figure("api_calls", "sdk_calls", calls, "calls", 1, tracker="mlflow", style="naive", subject="total"))
+                      system_metrics=False, scale=1.0, low=lo, high=hi, mode="native stack, CPU")
+               for t, (v, lo, hi) in per_step.items()]
+    v, lo, hi = phase
+    figures.append(Figure("macro", "phase_cost", v, "s", 10, tracker="mlflow", style="tuned", subject="loop",
+                          low=lo, high=hi, label="mlflow-tuned: loop phase"))
+    figures.append(Figure("api_calls", "sdk_calls", calls, "calls", 1, tracker="mlflow", style="tuned", subject="total"))
     suite = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "created": "2026-11-27T18:00:00+0000",
              "profile": {"name": "quick"}, "plan": {"trials": 1, "estimated_s": 1.0},
              "environment": {"cpu": "test", "cpu_count": 2, "gpu": None, "os": "Linux", "python": "3.11",
@@ -75,8 +81,11 @@ def test_compare_command_on_two_runs_that_agree(tmp_path):
     b = write_run(tmp_path / "b", "run-b", {"mlflow": (1000, 800, 1200), "wandb": (380, 290, 470)}, calls=84)
     out = run_compare(a, b)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "| A: run-a | B: run-b |" in out.stdout and out.stdout.count("agrees") == 2
-    assert "2 figure(s) compared, 0 differ" in out.stdout  # the count has no interval: not a headline figure
+    assert "| A: run-a | B: run-b |" in out.stdout and out.stdout.count("agrees") == 3
+    assert "2 figure(s) compared, 0 differ" in out.stdout  # the headline family
+    assert "1 figure(s) compared, 0 differ" in out.stdout  # the others with an interval
+    assert "| 84 calls | 84 calls | 1 |" in out.stdout  # a headline count: shown side by side, not tested
+    assert "verdict: the runs agree on every headline figure" in out.stdout
 
 
 def test_compare_command_flags_a_run_that_disagrees_and_exits_1(tmp_path):
@@ -85,6 +94,29 @@ def test_compare_command_flags_a_run_that_disagrees_and_exits_1(tmp_path):
     out = run_compare(a, b)
     assert out.returncode == 1, out.stdout + out.stderr
     assert out.stdout.count("**differs**") == 1 and "+1.1e+03" in out.stdout
+    assert "disagree on 1 headline figure(s)" in out.stdout
+
+
+def test_a_difference_outside_the_headline_is_listed_but_not_the_verdict(tmp_path):
+    a = write_run(tmp_path / "a", "run-a", {"mlflow": (900, 800, 1000)}, phase=(1.0, 0.95, 1.05))
+    b = write_run(tmp_path / "b", "run-b", {"mlflow": (910, 810, 1010)}, phase=(3.0, 2.95, 3.05))
+    out = run_compare(a, b)
+    assert out.returncode == 0, out.stdout + out.stderr
+    detail = out.stdout.split("## Other figures")[1]
+    assert "mlflow-tuned: loop phase" in detail and detail.count("**differs**") == 1
+    assert "the runs agree on every headline figure" in out.stdout
+
+
+def test_the_headline_figures_are_the_reports_summary_rows():
+    from benchmarks.compare import split
+    from benchmarks.report import summary_rows
+    from benchmarks.results import all_figures, load
+    suite = load(PROJECT_ROOT / "tests" / "fixtures" / "results_v2.json")
+    head, rest = split(all_figures(suite))
+    assert head and rest and len(head) + len(rest) == len(all_figures(suite))
+    cells = {c for _, m, w in summary_rows(suite) for c in (m, w)}
+    from benchmarks.report import cell
+    assert all(cell(f) in cells for f in head)  # every headline figure is a cell of the summary
 
 
 def test_compare_of_a_missing_folder_is_one_clear_line(tmp_path):
@@ -94,7 +126,7 @@ def test_compare_of_a_missing_folder_is_one_clear_line(tmp_path):
 
 
 def test_figures_alike_in_every_field_are_kept_apart_by_order():
-    from benchmarks.compare import headline_estimates
+    from benchmarks.compare import interval_estimates
     figs = [Figure("macro", "fixed_cost", v, "s", 10, tracker="mlflow", low=v - 1, high=v + 1) for v in (5.0, 9.0)]
-    first, second = headline_estimates(figs)
+    first, second = interval_estimates(figs)
     assert first.key != second.key and (first.value, second.value) == (5.0, 9.0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 SERVERS = ("postgres", "minio", "mlflow", "wandb")

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 BUILT_HERE = "xray-trackbench/"  # images this project builds (services/*/Dockerfile)

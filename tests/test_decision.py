@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from benchmarks import decision
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 
 SAMPLE = textwrap.dedent('''
     """A toy adapter."""

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from trainer.config import PROJECT_ROOT, load_config
+from trainer.config import load_config
+from trainer.paths import PROJECT_ROOT
 
 DOCS = PROJECT_ROOT / "docs" / "default-job"
 SECTION = "## The default job's results"

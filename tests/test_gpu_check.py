@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.gpu_check import SCHEMA, GpuMonitor, open_sampler, load_gpu_step_time, render_table
-from trainer.config import LOG_STYLES, PROJECT_ROOT
+from trainer.config import LOG_STYLES
+from trainer.paths import PROJECT_ROOT
 from trainer.errors import UserError
 
 # not on the GPU machine (docs/gpu/README.md); wandb and what it needs travel as wheels there

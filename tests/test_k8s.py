@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 
 K8S = PROJECT_ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.34.0"  # the version the manifests are validated against (README)

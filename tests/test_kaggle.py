@@ -8,7 +8,7 @@ import sys
 import pytest
 from PIL import Image
 
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 from trainer.errors import UserError
 from trainer.kaggle import EXPECTED_COUNTS, EXPECTED_TOTAL, check_kaggle, count_images, find_root
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from trainer.config import PROJECT_ROOT, load_config
+from trainer.config import load_config
+from trainer.paths import PROJECT_ROOT
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 NAMES = ["01_data_exploration", "02_mlflow_experiments", "03_wandb_experiments"]

@@ -44,7 +44,7 @@ def run_script(body: str, log, cwd) -> str:
 
 
 def test_every_attempt_is_recorded_retries_and_exit_handlers_included(flaky_server, tmp_path):
-    from trainer.config import PROJECT_ROOT
+    from trainer.paths import PROJECT_ROOT
     log = tmp_path / "http.jsonl"
     run_script(f"""
         import atexit, requests
@@ -95,7 +95,7 @@ def test_sdk_calls_sorted_by_kind():
 
 
 def test_without_a_file_records_go_to_the_trial_log_among_other_output(flaky_server, tmp_path):
-    from trainer.config import PROJECT_ROOT
+    from trainer.paths import PROJECT_ROOT
     stderr = run_script(f"""
         import sys, requests
         print("training epoch 1", file=sys.stderr, end="")  # a line the record must not merge into

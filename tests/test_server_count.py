@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.probes import HttpRecord, read_http
 from benchmarks.server_count import log_offset, reconcile, server_requests, settled_offset
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 
 
 def test_access_lines_between_offsets_become_records(tmp_path):

@@ -14,8 +14,8 @@ from typing import Any, get_type_hints
 import yaml
 
 from trainer.errors import UserError
+from trainer.paths import PROJECT_ROOT
 
-from trainer.paths import PROJECT_ROOT  # noqa: E402,F401 (imported from here by older code)
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "train.yaml"
 
 OPTIMIZERS = ("adam", "adamw", "sgd")

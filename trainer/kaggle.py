@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT, REAL_DATA
 from trainer.errors import UserError, run_cli
 
 CLASSES = ("COVID-19", "Normal", "Viral Pneumonia")  # trainer.data.CLASSES; not imported: it loads torch
@@ -24,7 +24,7 @@ DEFAULT_OUT = PROJECT_ROOT / "data" / "covid19-image-dataset"
 EXPECTED_COUNTS = {"train": {"COVID-19": 111, "Normal": 70, "Viral Pneumonia": 70},
                    "test": {"COVID-19": 26, "Normal": 20, "Viral Pneumonia": 20}}
 EXPECTED_TOTAL = 317
-LOCAL_COPIES = (PROJECT_ROOT.parent / "shared" / "datasets" / "covid19-image-dataset", DEFAULT_OUT)
+LOCAL_COPIES = (REAL_DATA, DEFAULT_OUT)
 NO_CREDENTIALS = (f"no Kaggle credentials: sign in at https://www.kaggle.com, Settings > API > Create New Token, "
                   f"save the file as ~/.kaggle/kaggle.json (or set KAGGLE_USERNAME and KAGGLE_KEY), "
                   f"then run `make data-kaggle` again; or download {PAGE} by hand and unzip it")

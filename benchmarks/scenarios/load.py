@@ -27,7 +27,7 @@ import numpy as np
 from benchmarks.capacity import UslFit, fit_usl, sentence
 from benchmarks.records import Figure, ScenarioResult
 from benchmarks.load_writer import KEY_PREFIX, RESULT_PREFIX, WriterOrder, WriterReport
-from trainer.config import PROJECT_ROOT
+from trainer.paths import PROJECT_ROOT
 
 Point = tuple[str, int, float]  # (key, step, value)
 # MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS for the async arm: batches what arrives within it. MLflow 3.17.2 reads it
