@@ -1,6 +1,7 @@
 """Training runs on real files: a learning check on real data, determinism,
 checkpoints, evaluation files and the CLI as a user calls it."""
 import json
+import re
 import subprocess
 import sys
 
@@ -155,6 +156,8 @@ def test_cli_make_data_train_and_evaluate(tmp_path):
     train = _cli("train", "--data", str(data), "--epochs", "1", "--image-size", "24", "--tracker", "none",
                  "--out-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache"), "--run-name", "cli")
     assert train.returncode == 0, train.stderr
+    assert re.search(r"^epoch 1/1: loss \d\.\d{3} val_loss \d\.\d{3} val_acc \d\.\d{3}$", train.stderr, re.M), (
+        train.stderr)  # output to a pipe: no bar, one line per epoch
     run_dir = tmp_path / "runs" / "cli"
     assert {"best.pt", "metrics.json", "confusion_matrix.png", "roc_curves.png", "training_curves.png"} <= {
         p.name for p in run_dir.iterdir()}

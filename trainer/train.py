@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -219,8 +220,7 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
                 if progress.best_epoch == epoch:
                     save_checkpoint(run_dir / "best.pt", model, optimizer, cfg, progress)
                 save_checkpoint(run_dir / "last.pt", model, optimizer, cfg, progress, train_loader, scheduler)
-                epochs.set_postfix(loss=f"{row['train/epoch_loss']:.3f}", val_loss=f"{row['val/loss']:.3f}",
-                                   val_acc=f"{row['val/acc']:.3f}")
+                report_epoch(epochs, epoch, cfg.epochs, row)
         with phases("report"):
             test, best_model = report_test(recorded, data, run_dir, cfg, progress)
         phases.begin("finish")  # ends when Recorded.finish (flush, close) returns
@@ -230,6 +230,18 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
                      sum(phases.seconds.values()), data.sizes(), phases.seconds, journaled.failed,
                      journaled.values_logged, tracker.run_id,
                      recorded.stats if isinstance(recorded, Deferred) else None)
+
+
+def report_epoch(bar: tqdm, epoch: int, epochs: int, row: dict[str, float]) -> None:
+    """The epoch's figures on the bar in a terminal; without one (a log, a pipe) tqdm draws nothing,
+    so one line per epoch instead."""
+    figures = dict(loss=f"{row['train/epoch_loss']:.3f}", val_loss=f"{row['val/loss']:.3f}",
+                   val_acc=f"{row['val/acc']:.3f}")
+    if bar.disable:
+        print(f"epoch {epoch}/{epochs}: " + " ".join(f"{k} {v}" for k, v in figures.items()),
+              file=sys.stderr, flush=True)
+    else:
+        bar.set_postfix(**figures)
 
 
 class PhaseClock:
