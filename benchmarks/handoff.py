@@ -75,3 +75,30 @@ def stored_values(tracker_name: str, run_dir: Path, run_id: str | None,
     from trainer.trackers.wandb_reader import read_folder
     return [((k, row["global_step"]), row[k]) for row in read_folder(run_dir).history
             if "global_step" in row for k in sorted(keys) if k in row]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a timed hand-off stored, compared point by point with what it logged."""
+    logged: int
+    equal: int          # stored once, with the logged value
+    missing: int        # logged, never stored
+    wrong: int          # stored with another value
+    duplicated: int     # stored more than once
+
+    @property
+    def complete(self) -> bool:
+        return self.equal == self.logged and not (self.wrong or self.duplicated)
+
+
+def check_delivery(timing: HandoffTiming, run_dir: Path) -> Delivery:
+    """Read back every point of a timed hand-off (MLflow server or .wandb file) and compare."""
+    stored = stored_values(timing.tracker, run_dir, timing.run_id, {k for k, _ in timing.logged})
+    seen: dict[tuple[str, int], list[float]] = {}
+    for point, value in stored:
+        seen.setdefault(point, []).append(value)
+    equal = sum(1 for p, v in timing.logged.items() if seen.get(p) == [v])
+    wrong = sum(1 for p, v in timing.logged.items() if p in seen and v not in seen[p])
+    return Delivery(len(timing.logged), equal, sum(1 for p in timing.logged if p not in seen), wrong,
+                    sum(len(vs) - 1 for vs in seen.values()))
+

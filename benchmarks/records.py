@@ -172,6 +172,8 @@ class MicroResult:
     end_to_end_s: float             # every call (warm-up too) plus drain, flush and close; pauses excluded
     values_per_call: int
     warmup: int
+    logged: int = 0                 # values handed over (warm-up included) ...
+    read_back_equal: int = 0        # ... and read back from the tracker, once, with the same value
 
 
 @dataclass

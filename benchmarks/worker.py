@@ -149,7 +149,7 @@ def task_micro(spec: MicroSpec) -> MicroResult:
     through the loop's own recorder in the given style (benchmarks.handoff); each call timed on
     the caller's thread, then the time until every value is delivered (drain, flush, close)."""
     preload(spec.tracker)
-    from benchmarks.handoff import time_handoff
+    from benchmarks.handoff import check_delivery, time_handoff
     from trainer.trackers import make_tracker
     run_dir = Path(spec.out_dir) / f"micro-{spec.tracker}-{spec.style}-{os.getpid()}"
     t = time_handoff(make_tracker(spec.tracker, spec.style), run_dir, calls=spec.warmup + spec.calls,
@@ -157,10 +157,14 @@ def task_micro(spec: MicroSpec) -> MicroResult:
                      style=spec.style)
     if t.failed:
         raise RuntimeError(f"{t.failed} deliveries failed")
+    delivery = check_delivery(t, run_dir)  # after the timing: the read-back is not part of it
+    if not delivery.complete:
+        raise RuntimeError(f"delivery incomplete: {delivery}")
     # end to end: every call (the pauses between them, the steps' compute, excluded), then drain and finish
     return MicroResult(caller_s=[ns / 1e9 for ns in t.call_ns[spec.warmup:]],
                        end_to_end_s=sum(t.call_ns) / 1e9 + t.drain_s + t.finish_s,
-                       values_per_call=spec.values, warmup=spec.warmup)
+                       values_per_call=spec.values, warmup=spec.warmup, logged=delivery.logged,
+                       read_back_equal=delivery.equal)
 
 
 TASKS = {"train": task_train, "step_probe": task_step_probe, "first_run": task_first_run, "micro": task_micro}

@@ -180,6 +180,8 @@ def test_tiny_profile_end_to_end_on_the_native_stack(mlflow_env, xray_data, tmp_
             assert f is not None and f.low <= f.value <= f.high and f.mode, (tracker, style)
         assert one(figs, quantity="fixed_cost", tracker=tracker, style="tuned", family="full", subject="total")
     assert one(figs, scenario="load", quantity="points_lost", subject=None).value == 0
+    delivered = [f for f in figs if f.scenario == "micro" and f.quantity == "end_to_end_cost"]
+    assert len(delivered) == 6 and all(f.detail["read_back_equal"] == f.detail["logged"] == f.n for f in delivered)
     calls = loaded["scenarios"]["api_calls"]["data"]["mlflow-naive-full"]
     assert calls["http"]["by_endpoint"]["POST /api/2.0/mlflow/runs/log-metric"] >= calls["values_logged"]  # one per value
     assert calls["http"]["other_hosts"] == {} and calls["reconciled"]["differences"] == {}  # no telemetry; server agrees

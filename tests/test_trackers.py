@@ -187,7 +187,8 @@ def test_other_styles_store_every_value_the_loop_produced(tracker, style, tiny_c
 @pytest.mark.parametrize("tracker", ["mlflow", "wandb"])
 def test_deferred_handoff_probe_delivers_every_value(tracker, mlflow_env, monkeypatch, tmp_path):
     """benchmarks.handoff (the micro scenario's deferred rows): what it hands over is what the tracker stores."""
-    from benchmarks.handoff import stored_values, time_handoff
+    import dataclasses
+    from benchmarks.handoff import Delivery, check_delivery, stored_values, time_handoff
     from trainer.trackers import make_tracker
     monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path))
     timing = time_handoff(make_tracker(tracker, "deferred"), tmp_path / "run", calls=40, values_per_call=3,
@@ -195,6 +196,11 @@ def test_deferred_handoff_probe_delivers_every_value(tracker, mlflow_env, monkey
     assert len(timing.call_ns) == 40 and timing.stats.handed == 40
     stored = stored_values(tracker, tmp_path / "run", timing.run_id, {k for k, _ in timing.logged})
     assert len(timing.logged) == 120 and sorted(stored) == sorted(timing.logged.items())
+    assert check_delivery(timing, tmp_path / "run") == Delivery(120, 120, 0, 0, 0)
+    # the check the micro scenario makes fails when the logged record disagrees with the store
+    first, value = next(iter(timing.logged.items()))
+    altered = dataclasses.replace(timing, logged={**timing.logged, first: value + 1.0, ("never/sent", 1): 0.5})
+    assert check_delivery(altered, tmp_path / "run") == Delivery(121, 119, 1, 1, 0)
 
 
 def test_sync_of_a_complete_wandb_run_adds_no_offline_run_folder(tiny_cfg, monkeypatch, tmp_path):

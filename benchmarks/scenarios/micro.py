@@ -66,7 +66,8 @@ def run(ctx) -> ScenarioResult:
             figures.append(Figure(SCENARIO, "end_to_end_cost", r.end_to_end_s / values * 1e6, "µs/value", values,
                                   tracker=tracker, style=style, mode=mode,
                                   label=f"{tracker} {style}: end to end per value, flush and close included",
-                                  detail={"end_to_end_s": r.end_to_end_s}))
+                                  detail={"end_to_end_s": r.end_to_end_s, "logged": r.logged,
+                                          "read_back_equal": r.read_back_equal}))
             stride = max(1, len(us) // PLOT_SAMPLES)
             data[f"{tracker}-{style}"] = {"description": DESCRIPTIONS[(tracker, style)],
                                           "caller_us": [round(x, 2) for x in us[::stride]]}
@@ -75,7 +76,9 @@ def run(ctx) -> ScenarioResult:
              "through the trainer's own path (journal line, then the SDK), so it is what a training step pays.",
              "End to end = the time spent in every call plus the drain, flush and close after the last one "
              f"(the 1 ms pause between calls, a stand-in for the step's compute, excluded), "
-             "per value delivered; client and servers on one machine."]
+             "per value delivered; client and servers on one machine.",
+             "Delivery: after each trial every value is read back (MLflow: the server's metric history; W&B: the "
+             ".wandb file) and compared with what was logged; a missing, wrong or duplicated value fails the trial."]
     if ctx.wandb_mode == "offline":
         notes.append("W&B is offline here (client only): its calls hand records to the local wandb-core service, "
                      "which writes a file; no server is involved.")
