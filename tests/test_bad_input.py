@@ -44,8 +44,10 @@ def test_bad_data_stops_cleanly(case, good_data, tmp_path):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda t: t + "learning_rate: 0.1\n", "unknown key(s) learning_rate"),
-    (lambda t: t.replace("epochs: 50", "epochs: many"), "epochs='many' has the wrong type"),
+    (lambda t: t + "learning_rate: 0.1\n", "unknown key 'learning_rate'"),
+    (lambda t: t + "epoch: 3\n", "unknown key 'epoch'; did you mean 'epochs'?"),
+    (lambda t: t.replace("epochs: 50", "epochs: many"), "epochs must be a whole number, got 'many'"),
+    (lambda t: "epochs: ten\n", "epochs must be a whole number, got 'ten'"),
     (lambda t: t + "batch_size: [\n", "is not valid YAML"),
 ])
 def test_bad_config_file_names_the_file_and_key(edit, message, tmp_path, good_data):

@@ -2,6 +2,7 @@
 MLflow (one parent, three nested children, the best trial on the parent) and W&B (three offline
 runs in one group with the same params and scores)."""
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +75,41 @@ def test_cli_sweep_without_a_tracker_is_one_clear_message():
     out = subprocess.run([sys.executable, "-m", "trainer", "sweep", "--data", ".", "--tracker", "none"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "a sweep logs its trials" in out.stderr and "Traceback" not in out.stderr
+
+
+VAL_FIGURES = ("val/loss", "val/acc", "val/macro_f1")
+
+
+@pytest.mark.integration
+def test_the_printed_command_reproduces_the_best_trial(synthetic_data, image_cache, tmp_path):
+    """The sweep's base flags (--epochs, --image-size, a --config file) and the best trial's
+    parameters are all in the command; running it gives the best trial's validation figures."""
+    import json
+    import re
+    import shlex
+    import subprocess
+    import sys
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("batch_size: 16\naugment: false\n")  # a one-key-style file: merged over train.yaml
+    env = {**__import__("os").environ, "WANDB_DATA_DIR": str(tmp_path / "wandb-data")}
+    sweep = subprocess.run([sys.executable, "-m", "trainer", "sweep", "--config", str(mine), "--tracker", "wandb",
+                            "--data", str(synthetic_data), "--epochs", "2", "--image-size", "32", "--trials", "2",
+                            "--out", str(tmp_path / "sweeps"), "--out-dir", str(tmp_path / "runs"),
+                            "--cache-dir", str(image_cache)], capture_output=True, text=True, env=env)
+    assert sweep.returncode == 0, sweep.stderr[-2000:]
+    command = sweep.stdout.strip().splitlines()[-1]
+    assert command.startswith("python -m trainer train ")
+    for flag in ("--epochs 2", "--image-size 32", "--no-augment", f"--data {synthetic_data}"):
+        assert flag in command
+    best = int(re.search(r"^best: trial (\d+)", sweep.stdout, re.M).group(1))
+    trial = next((tmp_path / "runs").glob(f"*-trial-{best}"))
+
+    again = subprocess.run([sys.executable, *shlex.split(command)[1:]], capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr[-2000:]
+    run = Path(re.search(r"^run folder: (.+)$", again.stdout, re.M).group(1))
+
+    def figures(folder):
+        history = json.loads((folder / "metrics.json").read_text())["history"]
+        return [[row[k] for k in VAL_FIGURES] for row in history]
+    assert len(figures(trial)) == 2
+    assert figures(run) == figures(trial)

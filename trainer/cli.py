@@ -6,13 +6,15 @@ from dataclasses import fields
 from pathlib import Path
 from typing import get_type_hints
 
-from trainer.config import DEFAULT_CONFIG, TRACKERS, TrainConfig, field_kind, load_config
+from trainer.config import (DEFAULT_CONFIG, EXPECTED_WORDS, TRACKERS, TrainConfig, field_kind, load_config,
+                            parse_value)
 from trainer.errors import UserError, run_cli
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field; defaults come from the YAML file, so every flag defaults to None."""
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"defaults file (default: {DEFAULT_CONFIG.name})")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                        help=f"YAML file merged over config/{DEFAULT_CONFIG.name}: it may hold only the keys it changes")
     hints = get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
         flag, kind = "--" + f.name.replace("_", "-"), field_kind(hints[f.name])
@@ -20,9 +22,20 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         if kind == "bool":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif kind == "tuple":
-            parser.add_argument(flag, type=float, nargs=4, default=None, metavar="P", help=help_text)
+            parser.add_argument(flag, type=flag_type("float"), nargs=4, default=None, metavar="P", help=help_text)
         else:
-            parser.add_argument(flag, type={"int": int, "float": float}.get(kind, str), default=None, help=help_text)
+            parser.add_argument(flag, type=flag_type(kind), default=None, help=help_text)
+
+
+def flag_type(kind: str):
+    """argparse's type for a setting: a bad value is refused in the words a config file's error uses."""
+    def parse(text: str):
+        try:
+            return parse_value(kind, text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {EXPECTED_WORDS[kind]}, got {text!r}") from None
+    parse.__name__ = kind  # argparse names the type in some messages
+    return parse
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -174,7 +187,7 @@ def cmd_sweep(args) -> None:
     print(f"table written to {result.csv_path}")
     print(f"best: trial {result.best.number}, val macro F1 {result.best.val_macro_f1:.4f}"
           + (f" (MLflow parent run {result.parent_run_id})" if result.parent_run_id else ""))
-    print(command_line(result.best_config, base))
+    print(command_line(result.best_config))
 
 
 COMMANDS = {"model-summary": cmd_model_summary, "make-data": cmd_make_data, "train": cmd_train, "sync": cmd_sync,

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,63 +122,90 @@ def field_kind(hint: Any) -> str:
     return next((kind for kind in ("bool", "float", "int") if kind in text), "str")
 
 
+# What each kind of setting asks for, in the words an error message uses.
+EXPECTED_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text",
+                  "tuple": "a list of four numbers"}
+
+
+def parse_value(kind: str, value: Any) -> Any:
+    """`value` as a setting of `kind` wants it, or ValueError. Whole numbers count as numbers, and a
+    number written as text counts too (YAML reads `1e-3`, without a dot, as text)."""
+    if kind == "tuple":
+        if isinstance(value, (list, tuple)) and len(value) == 4:
+            return tuple(parse_value("float", v) for v in value)
+    elif kind == "bool":
+        if isinstance(value, bool):
+            return value
+    elif kind == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            return float(value)  # ValueError for 'fast'
+    elif kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            return int(value)
+    elif isinstance(value, str):
+        return value
+    raise ValueError(value)
+
+
 def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
-    """Type-check one value from YAML or a flag; ints are accepted as floats."""
+    """Type-check one value from YAML or a flag; the error says in words what was expected."""
     if value is None:
         if "None" in str(hint):
             return None
         raise UserError(f"{source}: {name} must not be empty")
-    text, kind = str(hint), field_kind(hint)
-    if kind == "tuple":
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            raise UserError(f"{source}: {name}={value!r} must be a list of numbers")
-        return tuple(float(v) for v in value)
-    if kind == "bool":
-        ok = isinstance(value, bool)
-    elif kind == "float":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif kind == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, str)
-    if not ok:
-        raise UserError(f"{source}: {name}={value!r} has the wrong type (expected {text.replace(' | None', '')})")
-    return value
+    kind = field_kind(hint)
+    try:
+        return parse_value(kind, value)
+    except ValueError:
+        shown = list(value) if isinstance(value, tuple) else value
+        raise UserError(f"{source}: {name} must be {EXPECTED_WORDS[kind]}, got {shown!r}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise UserError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise UserError(f"config file {path} is a folder, not a YAML file") from None
+    except yaml.YAMLError as e:
+        raise UserError(f"config file {path} is not valid YAML: {e}") from None
+    if not isinstance(values, dict):
+        raise UserError(f"config file {path} must be a mapping of setting: value")
+    return values
+
+
+def _check_known(values: dict[str, Any], hints: dict[str, Any], source: str) -> None:
+    """An unknown key is named with the valid key nearest to it (a typo, usually)."""
+    for key in sorted(values, key=str):
+        if key not in hints:
+            near = difflib.get_close_matches(str(key), list(hints), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; valid keys: {', '.join(hints)}"
+            raise UserError(f"{source}: unknown key {key!r}{hint}")
 
 
 def load_config(overrides: dict[str, Any] | None = None, path: Path | str | None = DEFAULT_CONFIG) -> TrainConfig:
-    """Defaults from `path` (YAML), then `overrides` (flags); a None override means "not given"."""
-    values: dict[str, Any] = {}
+    """`config/train.yaml`, then the file at `path` over it (a file may hold only the keys it changes),
+    then `overrides` (flags); a None override means "not given". path=None: `overrides` is a whole
+    config saved by a run, and settings added since take today's defaults."""
+    hints = get_type_hints(TrainConfig)
+    values = _read_yaml(DEFAULT_CONFIG)
+    _check_known(values, hints, str(DEFAULT_CONFIG))
     source = "overrides"
     if path is not None:
-        path = Path(path)
         source = str(path)
-        try:
-            values = yaml.safe_load(path.read_text()) or {}
-        except FileNotFoundError:
-            raise UserError(f"config file {path} does not exist") from None
-        except yaml.YAMLError as e:
-            raise UserError(f"config file {path} is not valid YAML: {e}") from None
-        if not isinstance(values, dict):
-            raise UserError(f"config file {path} must be a mapping of setting: value")
-    hints = get_type_hints(TrainConfig)
-    unknown = sorted(set(values) - set(hints))
-    if unknown:
-        raise UserError(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(hints)}")
+        if Path(path).resolve() != DEFAULT_CONFIG.resolve():
+            own = _read_yaml(Path(path))
+            _check_known(own, hints, source)
+            values.update(own)
+    # overrides come from flags or a saved config: keys no longer known (an older run's) are dropped below
     values.update({k: v for k, v in (overrides or {}).items() if v is not None or k not in values})
-    if path is None:  # a config saved by an older run: settings added since take today's defaults
-        values = {**_defaults(hints), **values}
     missing = sorted(set(hints) - set(values))
     if missing:
         raise UserError(f"{source}: missing key(s) {', '.join(missing)}")
     typed = {k: _coerce(k, values[k], hints[k], source) for k in hints}
     return TrainConfig(**typed)
-
-
-def _defaults(hints: dict[str, Any]) -> dict[str, Any]:
-    try:
-        defaults = yaml.safe_load(DEFAULT_CONFIG.read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return {}
-    return {k: v for k, v in defaults.items() if k in hints} if isinstance(defaults, dict) else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,19 +111,23 @@ def trial_config(base: TrainConfig, params: dict[str, Any], **changes: Any) -> T
     return load_config({**base.to_dict(), **settings, **changes}, path=None)
 
 
-def command_line(cfg: TrainConfig, base: TrainConfig) -> str:
-    """`python -m trainer train` with every setting that differs from the base, as flags."""
+def command_line(cfg: TrainConfig) -> str:
+    """`python -m trainer train` that trains `cfg` again: every setting that differs from
+    config/train.yaml as a flag (the sweep's own base flags and --config file included), the data
+    set always. Floats are written in full (repr), so the command gives the very same numbers."""
+    from trainer.config import load_config
+    defaults = load_config().to_dict()
     flags = []
     for key, value in cfg.to_dict().items():
-        if value == base.to_dict()[key] and key != "data" or value is None:
+        if (value == defaults[key] and key != "data") or value is None:
             continue
         flag = "--" + key.replace("_", "-")
         if isinstance(value, bool):
             flags.append(flag if value else f"--no-{key.replace('_', '-')}")
         elif isinstance(value, tuple):
-            flags.append(f"{flag} {' '.join(f'{v:g}' for v in value)}")
+            flags.append(f"{flag} {' '.join(repr(v) for v in value)}")
         else:
-            flags.append(f"{flag} {value:.6g}" if isinstance(value, float) else f"{flag} {value}")
+            flags.append(f"{flag} {shlex.quote(repr(value) if isinstance(value, float) else str(value))}")
     return "python -m trainer train " + " ".join(flags)
 
 
