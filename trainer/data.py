@@ -12,7 +12,9 @@ import hashlib
 import os
 import re
 import sys
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +28,9 @@ from tqdm import tqdm
 
 from trainer.errors import UserError
 from trainer.files import atomic_write
+from trainer.photometry import Photometry, Treatment, read_photometry, to_rgb  # noqa: F401 (to_rgb: its home before)
 
+AS_STORED = "as stored"  # an image that needed no Treatment
 CLASSES = ("COVID-19", "Normal", "Viral Pneumonia")  # label order: the seed's (alphabetical) order
 _ALIASES = {"covid": 0, "covid19": 0, "normal": 1, "viralpneumonia": 2}
 SPLITS = ("train", "val", "test")  # split folders of the Kaggle layout, never classes
@@ -134,43 +138,29 @@ def fingerprint(root: Path, splits: dict[str, Split]) -> str:
 
 # ---------------------------------------------------------------- decoding + cache
 
-def _grey_range(mode: str, arr: np.ndarray) -> tuple[float, float]:
-    """The values that map to black and white: the bit depth when the mode says it, else the
-    usual range the values fit (8 or 16 bit, or 0-1 for floats), else the image's own min-max."""
-    lo, hi = float(arr.min()), float(arr.max())
-    if mode.startswith("I;16"):
-        return 0.0, 65535.0
-    usual = ((0.0, 1.0),) if mode == "F" else ()
-    for top in (*usual, (0.0, 255.0), (0.0, 65535.0)):
-        if top[0] <= lo and hi <= top[1]:
-            return top
-    return lo, hi if hi > lo else lo + 1.0
+@contextmanager
+def _reading(path: Path):
+    """Any failure to read an image file becomes a ValueError with the reason a user understands."""
+    try:
+        yield
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        reason = "empty file" if path.stat().st_size == 0 else f"{type(e).__name__}: {e}"
+        raise ValueError(reason) from None
 
 
-def to_rgb(img: Image.Image) -> Image.Image:
-    """Any PIL mode (1, L, LA, P, RGB(A), CMYK, I;16*, I, F) -> 8-bit RGB; transparency over black."""
-    if img.mode.startswith("I;16") or img.mode in ("I", "F"):
-        arr = np.asarray(img.convert("I") if img.mode in ("I;16L", "I;16N") else img, dtype=np.float64)
-        lo, hi = _grey_range(img.mode, arr)
-        img = Image.fromarray(np.clip((arr - lo) * 255.0 / (hi - lo), 0, 255).round().astype(np.uint8), "L")
-    elif img.mode == "P":
-        img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "PA"):
-        background = Image.new("RGBA", img.size, (0, 0, 0, 255))
-        img = Image.alpha_composite(background, img.convert("RGBA"))
-    return img.convert("RGB")
+def inspect(path: Path) -> Photometry:
+    """What the file says about its greys, from its header; raises ValueError if unreadable."""
+    with _reading(path), Image.open(path) as img:
+        return read_photometry(img, path)
 
 
 def decode(path: Path, size: int) -> np.ndarray:
     """Decode one image file into a (3, size, size) uint8 array; raises ValueError if unreadable."""
-    try:
-        with Image.open(path) as img:
-            img.draft("RGB", (size, size))  # JPEG: let the decoder downscale (big speed-up on 4k images)
-            img.load()
-            rgb = to_rgb(ImageOps.exif_transpose(img)).resize((size, size), Image.BILINEAR)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        reason = "empty file" if path.stat().st_size == 0 else f"{type(e).__name__}: {e}"
-        raise ValueError(reason) from None
+    with _reading(path), Image.open(path) as img:
+        seen = read_photometry(img, path)
+        img.draft("RGB", (size, size))  # JPEG: let the decoder downscale (big speed-up on 4k images)
+        img.load()
+        rgb = to_rgb(ImageOps.exif_transpose(img), seen).resize((size, size), Image.BILINEAR)
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1))  # (3, S, S)
 
 
@@ -182,23 +172,35 @@ class ImageCache:
     hits: int = 0
     misses: int = 0
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    # images decoded as stored, and those that needed each Treatment (a 16-bit grey without sBIT
+    # whose white is 0 needs two)
+    treated: Counter = field(default_factory=Counter)
 
-    def _entry(self, path: Path, size: int) -> Path:
+    def _entry(self, path: Path, size: int, seen: Photometry) -> Path:
         st = path.stat()
-        key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{size}".encode()).hexdigest()
+        # an image decoded with a treatment has its own key: entries decoded before the treatment
+        # existed (a 12-bit PNG divided by 65535) are never served for it
+        steps = "".join(f"|{t.name}" for t in seen.treatments)
+        key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{size}{steps}".encode()).hexdigest()
         return self.folder / str(size) / key[:2] / f"{key}.npy"
 
-    def _get(self, path: Path, size: int) -> np.ndarray | None:
-        entry = self._entry(path, size)
-        if entry.exists():
-            self.hits += 1
-            return np.load(entry)
+    def _get(self, path: Path, size: int) -> tuple[np.ndarray | None, tuple[Treatment, ...]]:
         try:
-            arr = decode(path, size)
+            seen = inspect(path)
+            entry = self._entry(path, size, seen)
+            if entry.exists():
+                arr = np.load(entry)
+                self.hits += 1
+            else:
+                arr = self._decode(path, size, entry)
         except ValueError as reason:
             self.skipped.append((path, str(reason)))
             tqdm.write(f"skipped unreadable image {path}: {reason}", file=sys.stderr)
-            return None
+            return None, ()
+        return arr, seen.treatments
+
+    def _decode(self, path: Path, size: int, entry: Path) -> np.ndarray:
+        arr = decode(path, size)
         self.misses += 1
         def save(tmp: Path) -> None:
             with open(tmp, "wb") as f:  # a file object: np.save would append .npy to a path
@@ -209,8 +211,12 @@ class ImageCache:
     def load(self, split: Split, size: int, desc: str) -> tuple[torch.Tensor, torch.Tensor, list[Path]]:
         """All readable images of a split as (N, 3, S, S) uint8, labels (N,), and their paths."""
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # PIL decodes without the GIL
-            arrays = list(tqdm(pool.map(lambda p: self._get(p, size), split.paths), total=len(split),
-                               desc=desc, unit="img", leave=False, disable=None))
+            got = list(tqdm(pool.map(lambda p: self._get(p, size), split.paths), total=len(split),
+                            desc=desc, unit="img", leave=False, disable=None))
+        arrays = [arr for arr, _ in got]
+        for arr, treatments in got:  # counted here, not in the threads
+            if arr is not None:
+                self.treated.update([t.value for t in treatments] or [AS_STORED])
         keep = [i for i, a in enumerate(arrays) if a is not None]
         images = torch.from_numpy(np.stack([arrays[i] for i in keep])) if keep else torch.empty(0, 3, size, size, dtype=torch.uint8)
         labels = torch.tensor([split.labels[i] for i in keep], dtype=torch.long)
@@ -262,6 +268,7 @@ class XrayData:
     skipped: list[tuple[Path, str]]
     cache_hits: int
     cache_misses: int
+    treatments: dict[str, int] = field(default_factory=dict)  # AS_STORED or a Treatment's value -> images
     classes: tuple[str, ...] = CLASSES
 
     def sizes(self) -> dict[str, int]:
@@ -282,6 +289,9 @@ def load_data(root: Path | str, *, image_size: int, cache_dir: Path | str, seed:
             raise UserError(f"{root}: no readable {name} images for class(es) {', '.join(map(repr, empty))} "
                             f"(unreadable files are listed above)")
     train_tf = XrayPresetTrain() if augment else XrayPresetEval()
+    treatments = dict(cache.treated)
+    print(f"data: {layout} layout, " + ", ".join(f"{name} {len(labels)}" for name, (_, labels, _) in loaded.items())
+          + " images; decoded: " + ", ".join(f"{n} {what}" for what, n in treatments.items()), file=sys.stderr)
     return XrayData(
         layout=layout, root=root, image_size=image_size,
         train=TensorImageDataset(*loaded["train"][:2], train_tf),
@@ -289,5 +299,6 @@ def load_data(root: Path | str, *, image_size: int, cache_dir: Path | str, seed:
         test=TensorImageDataset(*loaded["test"][:2], XrayPresetEval()),
         test_paths=loaded["test"][2],
         fingerprint=fingerprint(root, splits), skipped=cache.skipped,
-        cache_hits=cache.hits, cache_misses=cache.misses,
+        cache_hits=cache.hits, cache_misses=cache.misses, treatments=treatments,
     )
+

@@ -148,7 +148,8 @@ def evaluate_and_report(model: XrayCNN, data: XrayData, device: torch.device, ou
         files.append(ev.plot_curves(history, out / "training_curves.png"))
     files.append(ev.write_json({"test": m, "history": history or [], "config": cfg.to_dict(), "git_commit": git_commit(),
                                 "data": {"root": str(data.root), "layout": data.layout, "sizes": data.sizes(),
-                                         "fingerprint": data.fingerprint}}, out / "metrics.json"))
+                                         "fingerprint": data.fingerprint, "decoded": data.treatments}},
+                               out / "metrics.json"))
     evaluation = Evaluation(m, y, probs, data.test.images, data.test_paths, data.classes)
     return m, evaluation, files
 
