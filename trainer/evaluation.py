@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from trainer.files import write_json  # noqa: E402,F401 (evaluation.write_json callers)
+from trainer.files import atomic_write, write_json  # noqa: E402,F401 (evaluation.write_json callers)
 from sklearn.metrics import (ConfusionMatrixDisplay, RocCurveDisplay, accuracy_score,  # noqa: E402
                              confusion_matrix, precision_recall_fscore_support, roc_auc_score)
 
@@ -106,10 +106,11 @@ def plot_curves(history: list[dict[str, float]], path: Path) -> Path:
 
 def save_figure(fig, path: Path, dpi: int = 110) -> Path:
     """Every figure of the project is written here (Agg backend, tight layout), then closed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    try:  # atomic: a full disk leaves no half PNG and says so (NoSpaceLeft)
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png"))
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from trainer.config import TrainConfig
 from trainer.errors import UserError
+from trainer.files import atomic_write
 
 METHODS = ("random", "bayes")
 METRIC = "val/macro_f1"
@@ -226,12 +227,14 @@ def _short(params: dict[str, Any]) -> str:
 
 def write_csv(rows: list[TrialRow], path: Path) -> Path:
     names = list(rows[0].params)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["trial", *names, "val_macro_f1", "time_s"])
-        for r in rows:
-            writer.writerow([r.number, *(r.params[n] for n in names), f"{r.val_macro_f1:.4f}", f"{r.time_s:.1f}"])
-    return path
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["trial", *names, "val_macro_f1", "time_s"])
+            for r in rows:
+                writer.writerow([r.number, *(r.params[n] for n in names), f"{r.val_macro_f1:.4f}", f"{r.time_s:.1f}"])
+    return atomic_write(path, write)  # a full disk: one line naming it, no half table
 
 
 def format_table(rows: list[TrialRow]) -> str:

@@ -7,6 +7,7 @@ import os
 import random
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,7 +20,7 @@ from tqdm import tqdm
 from trainer import evaluation as ev
 from trainer.checkpoint import load_checkpoint  # noqa: F401 (its home before; callers import it from here)
 from trainer.config import TrainConfig
-from trainer.files import atomic_write
+from trainer.files import NoSpaceLeft, atomic_write, space_checked
 from trainer.data import XrayData, load_data
 from trainer.engine import EpochResult, predict, train_one_epoch
 from trainer.errors import UserError
@@ -84,8 +85,21 @@ def new_run_dir(cfg: TrainConfig, tracker_name: str) -> tuple[str, Path]:
     while run_dir.exists():
         n += 1
         run_dir = base / f"{name}-{n}"
-    run_dir.mkdir(parents=True)
+    with space_checked(run_dir):
+        run_dir.mkdir(parents=True)
     return run_dir.name, run_dir
+
+
+@contextmanager
+def resumable(run_dir: Path):
+    """A full disk mid-run: one line that names the full device and says how to go on. The journal
+    and the last checkpoint on disk are whole (atomic writes, drained journal), so --resume can."""
+    try:
+        yield
+    except NoSpaceLeft as e:
+        how = (f"free some space, then go on with: python -m trainer train --resume {run_dir}"
+               if (run_dir / "last.pt").is_file() else "free some space and train again (no epoch had finished)")
+        raise NoSpaceLeft(e.path, how) from None
 
 
 @dataclass
@@ -190,7 +204,7 @@ def run_training(cfg: TrainConfig, tracker: Tracker, data: XrayData | None = Non
     logged = {p.id for p in journal.points(resume.entries)} if resume else set()
     step_losses: list[tuple[int, float]] = []
     phases = PhaseClock()  # the benchmark separates per-run work (start, report, finish) from the loop
-    with recorder(tracker, run_dir, logged, cfg.log_style) as recorded:
+    with resumable(run_dir), recorder(tracker, run_dir, logged, cfg.log_style) as recorded:
         with phases("start"):
             recorded.start(cfg, info)
             if resume:

@@ -31,6 +31,7 @@ from typing import Any, Mapping
 import torch
 
 from trainer.config import TrainConfig
+from trainer.errors import UserError
 from trainer.trackers.base import Evaluation, MetricRow, RunInfo, Tracker
 from trainer.trackers.recorded import Delivery, Recorded
 
@@ -81,7 +82,7 @@ class Deferred(Tracker):
 
     def _hand_over(self, axis: str, index: int, metrics: Mapping[str, Any]) -> None:
         if self._failure is not None:
-            raise DeferredLoggingError(f"deferred logging stopped: {self._failure}") from self._failure
+            self._raise_failure()
         if self._handed - self._done >= self.capacity:
             self._wait_for_room()
         values, event = dict(metrics), None
@@ -94,6 +95,12 @@ class Deferred(Tracker):
                 event.record()  # after the copies on this stream: the background thread waits on it
         self._items.append((axis, index, values, event))
         self._handed += 1
+
+    def _raise_failure(self) -> None:
+        """The background thread's error: a user's (a full disk) as it is, anything else wrapped."""
+        if isinstance(self._failure, UserError):
+            raise self._failure
+        raise DeferredLoggingError(f"deferred logging stopped: {self._failure}") from self._failure
 
     def _wait_for_room(self) -> None:
         t0 = time.perf_counter()
@@ -114,7 +121,7 @@ class Deferred(Tracker):
         self.stats.drains += 1
         self.stats.drain_s += time.perf_counter() - t0
         if self._failure is not None:
-            raise DeferredLoggingError(f"deferred logging stopped: {self._failure}") from self._failure
+            self._raise_failure()
 
     # ------------------------------------------------------------ the background thread
 
@@ -167,7 +174,7 @@ class Deferred(Tracker):
         self.stats.handed = self._handed
         self.recorded.finish(status, handoff=asdict(self.stats))
         if self._failure is not None:
-            raise DeferredLoggingError(f"deferred logging stopped: {self._failure}") from self._failure
+            self._raise_failure()
 
 
 def _floats(values: dict[str, Any], event) -> dict[str, float]:

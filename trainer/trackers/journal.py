@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from trainer.errors import UserError
+from trainer.files import is_disk_full, space_checked
 
 JOURNAL = "tracking.jsonl"
 AXES = ("step", "epoch")  # per optimizer step (train/loss) or per epoch (everything else)
@@ -39,16 +40,33 @@ class Journal:
 
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / JOURNAL
-        self._file = self.path.open("a", buffering=1, encoding="utf-8")
+        with space_checked(self.path):
+            torn = _ends_mid_line(self.path)
+            self._file = self.path.open("a", buffering=1, encoding="utf-8")
+            if torn:  # a line cut by a kill or a full disk: end it, so the next entry is a line of its own
+                self._file.write("\n")
 
     def write(self, kind: str, **fields: Any) -> None:
-        self._file.write(json.dumps({"kind": kind, **fields}) + "\n")
+        with space_checked(self.path):
+            self._file.write(json.dumps({"kind": kind, **fields}) + "\n")
 
     def metrics(self, axis: str, index: int, values: Mapping[str, float]) -> None:
         self.write("metrics", axis=axis, index=index, values={k: float(v) for k, v in values.items()})
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError as e:  # a full disk: what was written stays, a cut last line is skipped when read
+            if not is_disk_full(e, self.path):
+                raise
+
+
+def _ends_mid_line(path: Path) -> bool:
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    with path.open("rb") as f:
+        f.seek(-1, 2)
+        return f.read(1) != b"\n"
 
 
 def read(run_dir: Path | str) -> list[dict[str, Any]]:

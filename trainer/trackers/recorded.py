@@ -16,6 +16,7 @@ import torch
 from trainer.checkpoint import load_checkpoint
 from trainer.config import TrainConfig
 from trainer.errors import UserError, warn
+from trainer.files import NoSpaceLeft
 from trainer.trackers import journal
 from trainer.trackers.base import Evaluation, MetricRow, RunInfo, Tracker
 
@@ -180,7 +181,14 @@ class Recorded(Tracker):
 
     def finish(self, status: str = "FINISHED", **details: Any) -> None:
         """`details` go into the journal's end entry (e.g. the deferred style's queue waits)."""
-        self.journal.write("end", status=status, **details)
+        try:
+            self.journal.write("end", status=status, **details)
+        except NoSpaceLeft:
+            self.journal.close()
+            self.inner.abandon("FAILED")
+            if status == "FINISHED":
+                raise
+            return  # the error that stopped the run is on its way up: it is the one to report
         self.journal.close()
         try:
             failed_in_background = self.inner.undelivered()  # also waits for queued points
