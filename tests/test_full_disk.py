@@ -132,3 +132,35 @@ def test_evaluation_files_on_a_full_disk_are_one_line(small_disk, reference, syn
     line = _error_line(done.stderr)
     assert "no space left" in line and str(disk / "eval") in line
     assert not [p for p in (disk / "eval").glob("*") if p.name.startswith(".")]  # no temporary file left
+
+
+def test_a_checkpoint_on_a_full_disk_keeps_the_previous_one(small_disk):
+    import torch
+    from trainer.files import NoSpaceLeft, atomic_write
+    disk = small_disk("ckpt", 1 * MiB)
+    path = disk / "last.pt"
+    atomic_write(path, lambda tmp: torch.save({"epoch": 1}, tmp))
+    with pytest.raises(NoSpaceLeft, match=f"no space left on the device holding {path} "):
+        atomic_write(path, lambda tmp: torch.save({"epoch": 2, "w": torch.zeros(MiB)}, tmp))  # 4 MiB
+    assert torch.load(path)["epoch"] == 1 and sorted(p.name for p in disk.iterdir()) == ["last.pt"]
+
+
+def test_the_journal_on_a_full_disk_keeps_every_whole_entry(small_disk):
+    from trainer.files import NoSpaceLeft
+    disk = small_disk("journal", 1 * MiB)
+    j = journal.Journal(disk)
+    j.metrics("epoch", 1, {"val/loss": 0.5})
+    filler = _fill(disk, 0)
+    with pytest.raises(NoSpaceLeft, match=journal.JOURNAL):
+        for i in range(2, 10_000):  # the page already holding the journal fills up, then no more
+            j.metrics("epoch", i, {f"k{n}": 1.0 for n in range(20)})
+    j.close()
+    written = journal.read(disk)
+    assert not (disk / journal.JOURNAL).read_bytes().endswith(b"\n")  # the disk filled up mid-line
+    filler.unlink()
+    again = journal.Journal(disk)  # --resume appends: the cut last line must not swallow the next entry
+    again.write("run", tracker="none")
+    again.close()
+    entries = journal.read(disk)
+    assert entries[:len(written)] == written and entries[-1] == {"kind": "run", "tracker": "none"}
+    assert entries[0]["values"] == {"val/loss": 0.5}
