@@ -164,3 +164,24 @@ def test_the_journal_on_a_full_disk_keeps_every_whole_entry(small_disk):
     entries = journal.read(disk)
     assert entries[:len(written)] == written and entries[-1] == {"kind": "run", "tracker": "none"}
     assert entries[0]["values"] == {"val/loss": 0.5}
+
+
+def test_the_background_journal_on_a_full_disk_says_so_on_the_training_thread(small_disk):
+    """The deferred style (and --tracker none) journals on a background thread: a full disk there
+    reaches the training loop as the same one-line NoSpaceLeft, not a wrapped RuntimeError."""
+    from trainer.config import load_config
+    from trainer.files import NoSpaceLeft
+    from trainer.trackers import NullTracker, RunInfo
+    from trainer.trackers.deferred import Deferred
+    from trainer.trackers.recorded import Recorded
+    disk = small_disk("deferred", 1 * MiB)
+    deferred = Deferred(Recorded(NullTracker(), disk))
+    deferred.start(load_config(), RunInfo.resumed(disk, None))
+    _fill(disk, 0)
+    with pytest.raises(NoSpaceLeft, match=journal.JOURNAL) as first:
+        for step in range(1, 20_000):
+            deferred.log_metrics({f"k{n}": 1.0 for n in range(20)}, step)
+        deferred.drain()
+    with pytest.raises(NoSpaceLeft) as closing:  # the end entry cannot be written either
+        deferred.finish("FAILED")
+    assert closing.value is first.value  # the first error is the one reported
