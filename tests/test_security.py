@@ -59,6 +59,18 @@ def test_a_fresh_stack_refuses_anonymous_requests_and_wrong_passwords(auth_stack
     assert requests.get(f"{s.mlflow_url}/health", timeout=10).status_code == 200  # health checks need no login
 
 
+def test_up_says_so_when_env_holds_another_admin_password_than_the_server(auth_stack):
+    """The admin user is made once; a password edited in .env afterwards would lock every client out."""
+    from dataclasses import replace
+
+    from infra.native import Mlflow
+    from trainer.errors import UserError
+    s = auth_stack.settings
+    Mlflow(s).after_start()  # the password the server was started with
+    with pytest.raises(UserError, match=f"MLflow refuses the login '{s.mlflow_admin_user}' with MLFLOW_ADMIN_PASSWORD"):
+        Mlflow(replace(s, mlflow_admin_password="edited-" + s.mlflow_admin_password)).after_start()
+
+
 def test_the_admin_password_is_never_a_process_argument(auth_stack):
     s = auth_stack.settings
     pid = auth_stack.service("mlflow").pid()
