@@ -49,7 +49,8 @@ def auth_stack(stack_root):
         stack.clean()
 
 
-def test_a_fresh_stack_refuses_anonymous_requests_and_wrong_passwords(auth_stack):
+def test_authenticated_mode_refuses_anonymous_requests(auth_stack):
+    """On by default: a fresh stack refuses no login and a wrong password (the report cites this test)."""
     s = auth_stack.settings
     url = f"{s.mlflow_url}/api/2.0/mlflow/experiments/search?max_results=1"
     assert requests.get(url, timeout=10).status_code == 401

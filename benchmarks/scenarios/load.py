@@ -247,7 +247,8 @@ def measure_scratch(ctx, pool: WriterPool, size: LoadSize, tmp: Path, worker_cou
 
     from infra import process
     from infra.native import NativeStack, scratch_stack
-    stack = scratch_stack(ctx.out / "load-stack")
+    from infra.settings import login_of
+    stack = scratch_stack(ctx.out / "load-stack", **login_of(ctx.client_env))  # the writers' login
     levels: list[Level] = []
     try:
         for workers in worker_counts:

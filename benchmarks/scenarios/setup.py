@@ -8,6 +8,7 @@ import time
 from benchmarks.records import Figure, FirstRunSpec, ScenarioResult
 from benchmarks.stats import summarize
 from infra.native import NativeStack, scratch_stack
+from infra.settings import login_of
 
 TRACKERS = ("mlflow", "wandb")
 
@@ -33,7 +34,7 @@ def _timed_up(stack: NativeStack) -> dict[str, float]:
 
 
 def stack_starts(ctx) -> tuple[list[Figure], dict]:
-    stack = scratch_stack(ctx.out / "setup-stack")
+    stack = scratch_stack(ctx.out / "setup-stack", **login_of(ctx.client_env))  # locked as the stack is
     samples: dict[str, dict[str, list[float]]] = {"cold": {}, "warm": {}}
     try:
         for r in range(ctx.profile.setup_repeats):
