@@ -10,10 +10,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmarks import environment, results
+from benchmarks.core import environment, results
 from benchmarks.context import Context
-from benchmarks.profiles import Profile
-from benchmarks.records import ScenarioResult
+from benchmarks.core.profiles import Profile
+from benchmarks.core.records import ScenarioResult
 from benchmarks.scenarios import SCENARIOS
 from infra.settings import Settings, load_settings
 from trainer.errors import UserError
@@ -103,7 +103,7 @@ def decision_facts() -> dict:
     from the adapters' code now, licence facts read from the installed packages now, documented facts
     with their source and date, and the features with the CI test that exercises each."""
     from dataclasses import asdict
-    from benchmarks import decision
+    from benchmarks.reporting import decision
     return {"effort": [asdict(e) for e in decision.integration_effort()],
             "facts": [asdict(f) for f in decision.documented_facts()],
             "features": [asdict(f) for f in decision.FEATURES]}

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.records import (FirstRunResult, FirstRunSpec, MicroResult, MicroSpec, StepProbeResult,
+from benchmarks.core.records import (FirstRunResult, FirstRunSpec, MicroResult, MicroSpec, StepProbeResult,
                                 StepProbeSpec, TrainResult, TrainSpec, result_to_json, spec_from_json)
 
 RESULT_PREFIX = "RESULT "

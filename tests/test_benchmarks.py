@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks import results, stats
-from benchmarks.profiles import get_profile
-from benchmarks.records import Arm, Figure, MicroSpec, TrainResult, TrainSpec, one, select, spec_from_json
-from benchmarks.report import render
+from benchmarks.core import results, stats
+from benchmarks.core.profiles import get_profile
+from benchmarks.core.records import Arm, Figure, MicroSpec, TrainResult, TrainSpec, one, select, spec_from_json
+from benchmarks.reporting.report import render
 from trainer.paths import PROJECT_ROOT
 from trainer.errors import UserError
 

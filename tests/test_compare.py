@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from benchmarks.compare import Estimate, compare
-from benchmarks.records import Figure, ScenarioResult
-from benchmarks.results import SCHEMA_VERSION, validate
+from benchmarks.reporting.compare import Estimate, compare
+from benchmarks.core.records import Figure, ScenarioResult
+from benchmarks.core.results import SCHEMA_VERSION, validate
 from trainer.paths import PROJECT_ROOT
 
 
@@ -108,14 +108,14 @@ def test_a_difference_outside_the_headline_is_listed_but_not_the_verdict(tmp_pat
 
 
 def test_the_headline_figures_are_the_reports_summary_rows():
-    from benchmarks.compare import split
-    from benchmarks.report import summary_rows
-    from benchmarks.results import all_figures, load
+    from benchmarks.reporting.compare import split
+    from benchmarks.reporting.report import summary_rows
+    from benchmarks.core.results import all_figures, load
     suite = load(PROJECT_ROOT / "tests" / "fixtures" / "results_v2.json")
     head, rest = split(all_figures(suite))
     assert head and rest and len(head) + len(rest) == len(all_figures(suite))
     cells = {c for _, m, w in summary_rows(suite) for c in (m, w)}
-    from benchmarks.report import cell
+    from benchmarks.reporting.report import cell
     assert all(cell(f) in cells for f in head)  # every headline figure is a cell of the summary
 
 
@@ -126,7 +126,7 @@ def test_compare_of_a_missing_folder_is_one_clear_line(tmp_path):
 
 
 def test_figures_alike_in_every_field_are_kept_apart_by_order():
-    from benchmarks.compare import interval_estimates
+    from benchmarks.reporting.compare import interval_estimates
     figs = [Figure("macro", "fixed_cost", v, "s", 10, tracker="mlflow", low=v - 1, high=v + 1) for v in (5.0, 9.0)]
     first, second = interval_estimates(figs)
     assert first.key != second.key and (first.value, second.value) == (5.0, 9.0)

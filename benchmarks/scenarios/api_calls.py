@@ -9,9 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.probes import count_http, read_http
-from benchmarks.records import Arm, Figure, ScenarioResult
+from benchmarks.core.records import Arm, Figure, ScenarioResult
 from benchmarks.scenarios.macro import estimate_s, train_spec
-from benchmarks.server_count import log_offset, reconcile, server_requests, settled_offset
+from benchmarks.scenarios.server_count import log_offset, reconcile, server_requests, settled_offset
 from trainer.trackers.wandb_reader import find_run_file, read_run
 
 SCENARIO = "api_calls"

@@ -1,11 +1,11 @@
 """Load: K concurrent writers against the MLflow server, K = 1, 2, 4, 8 (quick).
 
-Each writer (benchmarks/load_writer.py, one process kept across levels) records
+Each writer (benchmarks/scenarios/load_writer.py, one process kept across levels) records
 every point it attempts; after each level the stored points are read back and
 compared with the attempted ones as multisets: attempted, stored, lost,
 duplicated, unexpected per writer. A common start time makes the writers of a
 level overlap, and each writer's start/end gives the overlap actually reached.
-Throughput and request latency per K feed the USL fit (benchmarks/capacity.py),
+Throughput and request latency per K feed the USL fit (benchmarks/scenarios/capacity.py),
 once per uvicorn worker count. A synchronous arm (MlflowClient.log_batch) gives
 the capacity; an asynchronous arm (log_metrics(synchronous=False)) checks that
 buffered logging delivers everything too."""
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.capacity import UslFit, fit_usl, sentence
-from benchmarks.records import Figure, ScenarioResult
-from benchmarks.load_writer import KEY_PREFIX, RESULT_PREFIX, WriterOrder, WriterReport
+from benchmarks.scenarios.usl import UslFit, fit_usl, sentence
+from benchmarks.core.records import Figure, ScenarioResult
+from benchmarks.scenarios.load_writer import KEY_PREFIX, RESULT_PREFIX, WriterOrder, WriterReport
 from trainer.paths import PROJECT_ROOT
 
 Point = tuple[str, int, float]  # (key, step, value)
@@ -48,7 +48,7 @@ class LoadSize:
 
 
 SCENARIO = "load"
-SIZES = {  # by profile name; the lead may move these into benchmarks/profiles.py
+SIZES = {  # by profile name; the lead may move these into benchmarks/core/profiles.py
     "tiny": LoadSize(ks=(1, 2, 3), duration_s=0.5, values_per_step=5, async_steps=20, worker_counts=()),
     "quick": LoadSize(ks=(1, 2, 4, 8), duration_s=1.0, values_per_step=10, async_steps=20, worker_counts=(1, 2, 4),
                       repeats=1),
@@ -111,7 +111,7 @@ class WriterPool:
     """N writer processes started once; a level hands orders to the first K."""
 
     def __init__(self, n: int, env: dict[str, str]):
-        cmd = [sys.executable, "-m", "benchmarks.load_writer"]
+        cmd = [sys.executable, "-m", "benchmarks.scenarios.load_writer"]
         self.procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
                                        cwd=PROJECT_ROOT) for _ in range(n)]
 
@@ -226,7 +226,7 @@ def run(ctx) -> ScenarioResult:
             return measure(pool, ctx.client_env["MLFLOW_TRACKING_URI"], size, tmp, ctx.experiment, own, ctx.step)
         memory = []
         if ctx.stack_mode == "native":
-            from benchmarks.decision import service_memory, stack_pids
+            from benchmarks.scenarios.service_memory import service_memory, stack_pids
             from infra.native import NativeStack
             got: list[list[Level]] = []
             memory = service_memory(stack_pids(NativeStack(ctx.settings)), load=lambda: got.append(own_server()))

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from benchmarks.context import TrialError
-from benchmarks.records import PHASES, Arm, Figure, ScenarioResult, StepProbeSpec, TrainResult, TrainSpec
-from benchmarks.stats import (Estimate, holm, mean_interval, paired_bootstrap, paired_difference, paired_ratio_pct,
+from benchmarks.core.records import PHASES, Arm, Figure, ScenarioResult, StepProbeSpec, TrainResult, TrainSpec
+from benchmarks.core.stats import (Estimate, holm, mean_interval, paired_bootstrap, paired_difference, paired_ratio_pct,
                               shuffled_rounds, stability_warnings)
 from trainer.config import LOG_STYLES
 

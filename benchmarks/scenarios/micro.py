@@ -10,8 +10,8 @@ Warm-up calls are made first and discarded; n counts calls."""
 from __future__ import annotations
 
 from benchmarks.context import TrialError
-from benchmarks.records import Figure, MicroSpec, ScenarioResult
-from benchmarks.stats import summarize
+from benchmarks.core.records import Figure, MicroSpec, ScenarioResult
+from benchmarks.core.stats import summarize
 from trainer.config import LOG_STYLES
 
 SCENARIO = "micro"

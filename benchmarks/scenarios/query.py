@@ -14,10 +14,10 @@ from itertools import cycle
 import requests
 
 from benchmarks.cleanup import hard_delete
-from benchmarks.browser import NotMeasured, PageTiming, measure_ui, timed_pages
-from benchmarks.features import CI_ROWS, DOCUMENTED, probe_rows
-from benchmarks.records import Figure, ScenarioResult
-from benchmarks.stats import summarize
+from benchmarks.scenarios.browser import NotMeasured, PageTiming, measure_ui, timed_pages
+from benchmarks.reporting.decision import CI_ROWS, DOCUMENTED_ROWS, probe_rows
+from benchmarks.core.records import Figure, ScenarioResult
+from benchmarks.core.stats import summarize
 
 SCENARIO = "query"
 
@@ -149,6 +149,6 @@ def run(ctx) -> ScenarioResult:
              "code of the installed MLflow; the page's rendering in a browser is timed elsewhere.",
              "The scenario's experiment is hard-deleted at the end (`mlflow gc`, run in-process: the database "
              "URI never appears in a process's arguments)."]
-    rows = [*features, *CI_ROWS, *DOCUMENTED]
+    rows = [*features, *CI_ROWS, *DOCUMENTED_ROWS]
     return ScenarioResult(figures, data={"series": series, "features": [r.to_dict() for r in rows]}, notes=notes,
                           not_measured=not_measured)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from benchmarks.records import Figure, FirstRunSpec, ScenarioResult
-from benchmarks.stats import summarize
+from benchmarks.core.records import Figure, FirstRunSpec, ScenarioResult
+from benchmarks.core.stats import summarize
 from infra.native import NativeStack, scratch_stack
 
 TRACKERS = ("mlflow", "wandb")

@@ -9,9 +9,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.records import Arm, Figure, MicroSpec, ScenarioResult
+from benchmarks.core.records import Arm, Figure, MicroSpec, ScenarioResult
 from benchmarks.scenarios.macro import estimate_s, train_spec
-from benchmarks.storage_bytes import (BUCKET_KINDS, bucket_bytes_of_runs, logged_model_ids, postgres_bytes_of_runs,
+from benchmarks.scenarios.storage_bytes import (BUCKET_KINDS, bucket_bytes_of_runs, logged_model_ids, postgres_bytes_of_runs,
                                       wandb_folder_bytes)
 from infra.native import S3, Postgres
 

@@ -1,14 +1,14 @@
 """comparison_report.md and its plots, rendered from results.json alone.
-Figures are selected by their fields (benchmarks/records.py), never by name."""
+Figures are selected by their fields (benchmarks/core/records.py), never by name."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks import plots
-from benchmarks.features import CI_ROWS, DOCUMENTED, FeatureRow
-from benchmarks.headline import headline_rows
-from benchmarks.records import Figure, ScenarioResult, one, select
-from benchmarks.results import SCENARIOS, load, scenario_results
+from benchmarks.reporting import plots
+from benchmarks.reporting.decision import CI_ROWS, DOCUMENTED_ROWS, FeatureRow
+from benchmarks.reporting.headline import headline_rows
+from benchmarks.core.records import Figure, ScenarioResult, one, select
+from benchmarks.core.results import SCENARIOS, load, scenario_results
 from trainer.files import atomic_write
 
 TITLES = {"setup": "Setup time", "micro": "Logging overhead, micro", "macro": "Logging overhead, macro",
@@ -161,7 +161,7 @@ def feature_rows(scenarios: dict[str, ScenarioResult]) -> list[FeatureRow]:
     query = scenarios.get("query")
     if query and query.data.get("features"):
         return [FeatureRow(**d) for d in query.data["features"]]
-    return [*CI_ROWS, *DOCUMENTED]
+    return [*CI_ROWS, *DOCUMENTED_ROWS]
 
 
 def which_tracker(suite: dict, figures: list[Figure]) -> list[str]:

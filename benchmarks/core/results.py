@@ -1,5 +1,5 @@
 """results.json: a schema-versioned suite of scenario results, each a list of
-typed `Figure` records (benchmarks/records.py). The report reads this file and
+typed `Figure` records (benchmarks/core/records.py). The report reads this file and
 nothing else."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from benchmarks.records import Figure, ScenarioResult
+from benchmarks.core.records import Figure, ScenarioResult
 from trainer.errors import UserError
 from trainer.files import atomic_write
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.records import ScenarioResult, select
+from benchmarks.core.records import ScenarioResult, select
 from trainer.evaluation import plt, save_figure
 
 COLORS = {"mlflow": "#1f77b4", "wandb": "#ff7f0e", "none": "#7f7f7f"}

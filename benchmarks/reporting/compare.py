@@ -3,7 +3,7 @@
 Every figure with an interval of both results folders side by side, the
 difference B - A with its interval, and a flag where that interval excludes 0
 after a Holm correction. Two families, each corrected on its own: the headline
-figures (the report's summary rows, `benchmarks.headline`), which decide the
+figures (the report's summary rows, `benchmarks.reporting.headline`), which decide the
 verdict and the exit code, and every other figure with an interval, listed for
 the reader. Each run's standard error comes from its own interval: half its
 width over the t quantile at the figure's n; the difference's degrees of
@@ -19,9 +19,9 @@ from typing import Iterable, Sequence
 
 from scipy import stats as sps
 
-from benchmarks.headline import headline_figures
-from benchmarks.records import Figure
-from benchmarks.stats import holm
+from benchmarks.reporting.headline import headline_figures
+from benchmarks.core.records import Figure
+from benchmarks.core.stats import holm
 
 ALPHA = 0.05
 KEY_FIELDS = ("scenario", "quantity", "tracker", "style", "family", "system_metrics", "subject", "scale", "mode")

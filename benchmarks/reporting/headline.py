@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.records import Figure, one, select
+from benchmarks.core.records import Figure, one, select
 
 STYLES = ("naive", "tuned", "deferred")
 TRACKERS = ("mlflow", "wandb")
