@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.core.profiles import PROFILES
-from benchmarks.core.results import SCENARIOS
+from benchmarks.core.records import ScenarioName
 from trainer.paths import PROJECT_ROOT, SYNTHETIC_DATA as SYNTHETIC
 from trainer.errors import run_cli
 
@@ -43,7 +43,7 @@ def cmd_run(args) -> int:
     from benchmarks.core.profiles import get_profile
     from benchmarks.reporting.report import render
     from benchmarks.runner import make_context, point_latest, run_suite
-    names = args.scenario or list(SCENARIOS)
+    names = [ScenarioName(n) for n in args.scenario] if args.scenario else list(ScenarioName)
     data = args.data or default_data()
     print(describe_data(data), file=sys.stderr)
     ctx = make_context(get_profile(args.profile), Path(args.out), data, args.run_id)
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run the benchmark against the running stack (make up)")
     p.add_argument("--profile", default="quick", choices=list(PROFILES), help="quick (CPU, default), full (GPU), tiny (tests)")
-    p.add_argument("--scenario", action="append", choices=SCENARIOS, help="run only this scenario (repeatable)")
+    p.add_argument("--scenario", action="append", choices=list(ScenarioName), help="run only this scenario (repeatable)")
     p.add_argument("--out", default=str(PROJECT_ROOT / "results"), help="results folder (default: results/)")
     p.add_argument("--data", default=None, help="data set folder (default: ../shared/datasets/covid19-image-dataset "
                                                 "when present, else generated data)")

@@ -51,13 +51,13 @@ def write_run(folder, run_id: str, per_step: dict[str, tuple[float, float, float
               phase: tuple[float, float, float] = (1.0, 0.9, 1.1)):
     """A small results folder: headline per-step overheads with intervals, a headline count without one,
     and a phase time with an interval that is no headline figure."""
-    figures = [Figure("macro", "per_step_overhead", v, "µs/step", 10, tracker=t, style="tuned", family="metrics",
+    figures = [Figure("macro", "per_step_overhead", v, 10, tracker=t, style="tuned", family="metrics",
                       system_metrics=False, scale=1.0, low=lo, high=hi, mode="native stack, CPU")
                for t, (v, lo, hi) in per_step.items()]
     v, lo, hi = phase
-    figures.append(Figure("macro", "phase_cost", v, "s", 10, tracker="mlflow", style="tuned", subject="loop",
+    figures.append(Figure("macro", "phase_time", v, 10, tracker="mlflow", style="tuned", subject="loop",
                           low=lo, high=hi, label="mlflow-tuned: loop phase"))
-    figures.append(Figure("api_calls", "sdk_calls", calls, "calls", 1, tracker="mlflow", style="tuned", subject="total"))
+    figures.append(Figure("api_calls", "sdk_calls", calls, 1, tracker="mlflow", style="tuned", subject="total"))
     suite = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "created": "2026-11-27T18:00:00+0000",
              "profile": {"name": "quick"}, "plan": {"trials": 1, "estimated_s": 1.0},
              "environment": {"cpu": "test", "cpu_count": 2, "gpu": None, "os": "Linux", "python": "3.11",
@@ -127,6 +127,6 @@ def test_compare_of_a_missing_folder_is_one_clear_line(tmp_path):
 
 def test_figures_alike_in_every_field_are_kept_apart_by_order():
     from benchmarks.reporting.compare import interval_estimates
-    figs = [Figure("macro", "fixed_cost", v, "s", 10, tracker="mlflow", low=v - 1, high=v + 1) for v in (5.0, 9.0)]
+    figs = [Figure("macro", "fixed_cost", v, 10, tracker="mlflow", low=v - 1, high=v + 1) for v in (5.0, 9.0)]
     first, second = interval_estimates(figs)
     assert first.key != second.key and (first.value, second.value) == (5.0, 9.0)

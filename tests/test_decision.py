@@ -78,7 +78,7 @@ def test_every_feature_names_a_test_that_exists():
     for path in (PROJECT_ROOT / "tests").glob("test_*.py"):
         tree = ast.parse(path.read_text())
         defined |= {f"tests/{path.name}::{n.name}" for n in tree.body if isinstance(n, ast.FunctionDef)}
-    from benchmarks.reporting.features import CI_ROWS
+    from benchmarks.reporting.decision import CI_ROWS
     named = [f.test for f in decision.FEATURES if f.test] + [r.source for r in CI_ROWS]
     files = {f"tests/{path.name}" for path in (PROJECT_ROOT / "tests").glob("test_*.py")}
     assert named and set(named) <= defined | files, set(named) - defined - files  # a renamed test shows here

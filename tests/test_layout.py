@@ -69,3 +69,10 @@ def test_core_imports_nothing_above_it():
 @pytest.mark.parametrize("name", sorted(module_name(f) for f in PACKAGE.rglob("*.py") if f.name != "__main__.py"))
 def test_every_module_imports(name):
     importlib.import_module(name)
+
+
+def test_every_scenario_name_is_registered_once_with_its_parts():
+    from benchmarks.core.records import ScenarioName
+    from benchmarks.scenarios.registry import SCENARIOS
+    assert list(SCENARIOS) == list(ScenarioName)
+    assert all(s.name == name and s.title and callable(s.run) for name, s in SCENARIOS.items())
