@@ -81,6 +81,11 @@ class Quantity(StrEnum):
                    CALL)
     END_TO_END_COST = ("end_to_end_cost", "µs/value", "end to end per value, flush included", Better.LOWER,
                        Check.MARGIN, CALL)
+    AUTH_COST = ("auth_cost", "µs/request", "what MLflow's login adds to one request", Better.LOWER, Check.TEST,
+                 Margin(relative=0.5, absolute=200.0,
+                        why="0.2 ms per request, or 50 %: a difference of a few requests' noise on a shared CPU"))
+    REQUEST_TIME = ("request_time", "ms/request", "one synchronous log-metric request", Better.LOWER, Check.MARGIN,
+                    LATENCY)
     # macro
     PER_STEP_OVERHEAD = ("per_step_overhead", "µs/step", "extra loop time per optimizer step", Better.LOWER,
                          Check.TEST, STEP)

@@ -14,6 +14,7 @@ from pathlib import Path
 from benchmarks.context import TrialError
 from benchmarks.core.quantities import Quantity
 from benchmarks.reporting import plots
+from benchmarks.scenarios import auth_cost
 from benchmarks.scenarios.protocol import Scenario
 from benchmarks.core.records import ScenarioName, Figure, MicroSpec, ScenarioResult
 from benchmarks.core.stats import summarize
@@ -44,7 +45,7 @@ def trial_s(p, tracker: str, style: str) -> float:
 
 
 def weight(p) -> float:
-    return sum(trial_s(p, t, s) for t in TrackerName.compared() for s in STYLES)
+    return sum(trial_s(p, t, s) for t in TrackerName.compared() for s in STYLES) + auth_cost.weight(p)
 
 
 def run(ctx) -> ScenarioResult:
@@ -84,6 +85,11 @@ def run(ctx) -> ScenarioResult:
              "per value delivered; client and servers on one machine.",
              "Delivery: after each trial every value is read back (MLflow: the server's metric history; W&B: the "
              ".wandb file) and compared with what was logged; a missing, wrong or duplicated value fails the trial."]
+    try:
+        figures += auth_cost.run(ctx)
+        notes.append(auth_cost.NOTE)
+    except auth_cost.AuthCostError as e:
+        failed.append(f"mlflow login cost: {e}")
     if ctx.wandb_mode == "offline":
         notes.append("W&B is offline here (client only): its calls hand records to the local wandb-core service, "
                      "which writes a file; no server is involved.")
