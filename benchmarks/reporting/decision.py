@@ -242,8 +242,8 @@ FEATURES = [
     Feature("mlflow", "team", "load a registered model anywhere (models:/xray-cnn@champion)",
             "mlflow.pytorch.load_model over HTTP from the registry",
             "tests/test_trackers.py::test_registered_model_is_champion_and_predicts_like_the_trained_one"),
-    Feature("mlflow", "team", "authentication", "`mlflow server --app-name basic-auth` (opt-in): users and "
-            "passwords, per-experiment permissions",
+    Feature("mlflow", "team", "authentication", "`mlflow server --app-name basic-auth`, on by default in this "
+            "stack: users and passwords, per-experiment permissions",
             "tests/test_security.py::test_authenticated_mode_refuses_anonymous_requests"),
     Feature("mlflow", "team", "sharing runs", "every run and chart has a URL on the shared server (UI tour)",
             "tests/test_browser.py::test_each_ui_page_shows_its_content_and_is_timed"),
