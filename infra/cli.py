@@ -70,12 +70,22 @@ def cmd_status(mode: str, settings) -> None:
 
 def cmd_ui(mode: str, settings) -> None:
     print(f"MLflow UI:  {settings.mlflow_url}")
+    print(f"            {login_hint(settings)}")
     if mode == "compose":
         print(f"W&B UI:     http://{settings.public_host}:{settings.wandb_port}")
     else:
         print("W&B:        no server without Docker; runs are logged offline under results/runs/<run>/wandb/.\n"
               "            View them by syncing to a W&B server: "
               "WANDB_BASE_URL=<server> wandb sync results/runs/<run>/wandb/offline-run-*")
+
+
+def login_hint(settings) -> str:
+    """Who to log in as and where the password is; never the password itself."""
+    if not settings.mlflow_auth:
+        return ("authentication is OFF (MLFLOW_AUTH=false in .env): anyone on this machine can read, change "
+                "and delete every run and model; see docs/security.md")
+    return (f"log in as {settings.mlflow_admin_user!r}; the password is MLFLOW_ADMIN_PASSWORD in {ENV_FILE} "
+            f"(more users: docs/security.md)")
 
 
 def cmd_init(mode: str, settings) -> None:

@@ -3,7 +3,9 @@
 folder (default `.stack/`). W&B has no server without Docker: offline mode."""
 from __future__ import annotations
 
+import configparser
 import glob
+import io
 import os
 import pwd
 import shutil
@@ -19,8 +21,20 @@ import requests
 from infra import process
 from infra.settings import Settings, load_settings, tracking_env, write_client_env
 from trainer.errors import UserError
+from trainer.paths import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent  # the venv's bin: mlflow, rclone
+AUTH_CONFIG = PROJECT_ROOT / "services" / "mlflow" / "basic_auth.ini"  # compose's, with our own database
+
+
+def auth_config_text(database_uri: str) -> str:
+    """services/mlflow/basic_auth.ini with another user store: one set of auth settings for both stacks."""
+    config = configparser.ConfigParser()
+    config.read(AUTH_CONFIG)
+    config["mlflow"]["database_uri"] = database_uri
+    out = io.StringIO()
+    config.write(out)
+    return out.getvalue()
 
 
 def postgres_bin_dir() -> Path:
@@ -200,19 +214,22 @@ class Mlflow(Service):
             "MLFLOW_FLASK_SERVER_SECRET_KEY": s.mlflow_secret_key,
             "MLFLOW_BACKEND_STORE_URI": s.postgres_uri,  # --backend-store-uri's envvar: the password stays off argv
         })
-        if s.mlflow_auth:  # set only then: the server reads this file whenever the variable is set
-            self.env["MLFLOW_AUTH_CONFIG_PATH"] = str(self.data_dir / "basic_auth.ini")
+        if s.mlflow_auth:
+            # the admin login by environment, read by the auth app when it creates the admin user
+            # on first start; the config file holds no secret and is the only thing named
+            self.env |= {"MLFLOW_AUTH_CONFIG_PATH": str(self.auth_config),
+                         "MLFLOW_AUTH_ADMIN_USERNAME": s.mlflow_admin_user,
+                         "MLFLOW_AUTH_ADMIN_PASSWORD": s.mlflow_admin_password}
+
+    @property
+    def auth_config(self) -> Path:
+        return self.data_dir / "basic_auth.ini"
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.settings.mlflow_auth:
-            s = self.settings
-            (self.data_dir / "basic_auth.ini").write_text(
-                "[mlflow]\ndefault_permission = READ\n"
-                f"database_uri = sqlite:///{self.data_dir / 'basic_auth.db'}\n"
-                f"admin_username = {s.mlflow_admin_user}\nadmin_password = {s.mlflow_admin_password}\n"
-                "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
-            (self.data_dir / "basic_auth.ini").chmod(0o600)  # it holds the admin password
+            self.auth_config.write_text(auth_config_text(f"sqlite:///{self.data_dir / 'basic_auth.db'}"))
+            self.auth_config.chmod(0o600)
 
     def command(self) -> list[str]:
         s = self.settings
@@ -220,6 +237,19 @@ class Mlflow(Service):
                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(s.mlflow_workers),
                "--allowed-hosts", f"127.0.0.1:{self.port},localhost:{self.port}"]
         return cmd + (["--app-name", "basic-auth"] if s.mlflow_auth else [])
+
+    def after_start(self) -> None:
+        """The admin user is created once, on the first start: a password changed in .env later is
+        not the server's, and every client would be refused. Say so now, not at the first run."""
+        s = self.settings
+        if not s.mlflow_auth:
+            return
+        answer = requests.get(f"{self.url}/api/2.0/mlflow/users/current", auth=(s.mlflow_admin_user, s.mlflow_admin_password), timeout=30)
+        if answer.status_code == 401:
+            raise UserError(f"MLflow refuses the login {s.mlflow_admin_user!r} with MLFLOW_ADMIN_PASSWORD of .env: "
+                            f"the admin user was created with another password at the first start (kept in "
+                            f"{self.data_dir / 'basic_auth.db'}); put that password back, or change it on the "
+                            f"server (docs/security.md)")
 
     def healthy(self) -> bool:
         try:

@@ -3,6 +3,7 @@ native alike: the `.env` file, made from `.env.example` with fresh secrets."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def load_settings(env_file: Path = ENV_FILE, state_dir: Path = STATE_DIR, **over
         s3_port=int(env["S3_PORT"]), s3_bucket=env["S3_BUCKET"],
         s3_access_key=env["S3_ACCESS_KEY"], s3_secret_key=env["S3_SECRET_KEY"],
         mlflow_port=int(env["MLFLOW_PORT"]), mlflow_workers=int(env.get("MLFLOW_WORKERS") or 1),
-        mlflow_auth=env.get("MLFLOW_AUTH", "false").lower() == "true",
+        mlflow_auth=env.get("MLFLOW_AUTH", "true").strip().lower() != "false",  # locked unless turned off
         mlflow_admin_user=env.get("MLFLOW_ADMIN_USER", "admin"),
         mlflow_admin_password=env.get("MLFLOW_ADMIN_PASSWORD", ""),
         mlflow_secret_key=env.get("MLFLOW_SECRET_KEY", ""),
@@ -92,6 +93,16 @@ def load_settings(env_file: Path = ENV_FILE, state_dir: Path = STATE_DIR, **over
         public_host=env.get("STACK_PUBLIC_HOST") or "127.0.0.1",
     )
     return Settings(**{**s.__dict__, **overrides}) if overrides else s
+
+
+def login_of(env: Mapping[str, str]) -> dict[str, object]:
+    """Settings overrides that give a scratch stack the MLflow login these clients already use:
+    the SDK reads one MLFLOW_TRACKING_USERNAME/PASSWORD per process, so every server a process
+    talks to must accept the same one. Authentication on with that user, off when there is none."""
+    user, password = env.get("MLFLOW_TRACKING_USERNAME"), env.get("MLFLOW_TRACKING_PASSWORD")
+    if not (user and password):
+        return {"mlflow_auth": False}
+    return {"mlflow_auth": True, "mlflow_admin_user": user, "mlflow_admin_password": password}
 
 
 def tracking_env(s: Settings, **extra: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,10 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # keep test logs readable
 os.environ.update({"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true",
                    "WANDB__DISABLE_STATS": "true"})
 os.environ.pop("MLFLOW_TRACKING_URI", None)  # never the user's own server
+# One MLflow login for every stack this session starts (make_stack): the SDK reads one
+# MLFLOW_TRACKING_USERNAME/PASSWORD per process, and the servers run with authentication,
+# as the user's stack does by default. Subprocess trainers and workers inherit it.
+os.environ.update({"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": secrets.token_urlsafe(24)})
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +75,11 @@ def tiny_cfg(tmp_path, image_cache, synthetic_data):
 
 def make_stack(state_dir: Path, **overrides):
     """A scratch native stack under the project (not /tmp, whose pytest folders are private to
-    root), because PostgreSQL runs as the 'postgres' user when the tests run as root."""
+    root), because PostgreSQL runs as the 'postgres' user when the tests run as root. It takes the
+    session's MLflow login (authentication on)."""
     from infra.native import scratch_stack
-    return scratch_stack(state_dir, **overrides)
+    from infra.settings import login_of
+    return scratch_stack(state_dir, **{**login_of(os.environ), **overrides})
 
 
 @pytest.fixture(scope="session")

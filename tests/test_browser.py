@@ -1,12 +1,12 @@
-"""benchmarks.browser against the session's real `mlflow server`: headless Chromium opens
+"""benchmarks.scenarios.browser against the session's real `mlflow server`: headless Chromium opens
 the runs table, a run's charts and the registry, and waits for what a user waits for."""
 import uuid
 
 import pytest
 from PIL import Image
 
-from benchmarks import browser
-from benchmarks.browser import NotMeasured, PageTiming, measure_ui, timed_pages, tour_pages, ui_tour
+from benchmarks.scenarios import browser
+from benchmarks.scenarios.browser import NotMeasured, PageTiming, measure_ui, timed_pages, tour_pages, ui_tour
 
 
 def test_timing_percentiles_come_from_the_samples():
@@ -73,3 +73,22 @@ def test_the_tour_saves_a_screenshot_per_page(ui_runs, tmp_path):
         with Image.open(s.path) as img:
             assert img.size == (browser.VIEWPORT["width"], browser.VIEWPORT["height"])
             assert len(img.convert("L").getcolors(maxcolors=1 << 16)) > 10  # drawn, not a blank page
+
+
+def test_the_browser_sends_the_stack_login_to_the_server_only(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "p" * 16)
+    assert browser.http_login("http://127.0.0.1:5000/#/models") == {
+        "username": "admin", "password": "p" * 16, "origin": "http://127.0.0.1:5000"}
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
+    assert browser.http_login("http://127.0.0.1:5000/") is None
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_without_the_login_the_ui_stays_locked(ui_runs, monkeypatch):
+    url, experiment_id, run_ids, model = ui_runs
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
+    with pytest.raises(browser.UiNotReady):
+        measure_ui(url, timed_pages(experiment_id, run_ids[0], model, len(run_ids))[:1], len(run_ids), repeats=0,
+                   timeout_s=5)

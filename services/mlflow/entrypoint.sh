@@ -4,13 +4,11 @@
 # `mlflow server` itself, MLFLOW_SERVER_ALLOWED_HOSTS likewise; nothing secret is an argument.
 set -eu
 auth=""
-if [ "${MLFLOW_AUTH:-false}" = "true" ]; then
-  # opt-in basic auth: the admin account comes from .env through compose; printf is a
-  # shell builtin, so the password is written to the private file without a process argument
-  export MLFLOW_AUTH_CONFIG_PATH=/tmp/basic_auth.ini
-  umask 077
-  printf '[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:////home/mlflow/basic_auth.db\nadmin_username = %s\nadmin_password = %s\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n' \
-    "${MLFLOW_ADMIN_USER}" "${MLFLOW_ADMIN_PASSWORD}" > "${MLFLOW_AUTH_CONFIG_PATH}"
+if [ "${MLFLOW_AUTH:-true}" != "false" ]; then
+  # login required (the default): settings from the image's basic_auth.ini, users in the
+  # mlflow-auth volume; the admin login is MLFLOW_AUTH_ADMIN_USERNAME/PASSWORD from compose
+  export MLFLOW_AUTH_CONFIG_PATH=/etc/mlflow/basic_auth.ini
+  : "${MLFLOW_AUTH_ADMIN_PASSWORD:?MLFLOW_AUTH_ADMIN_PASSWORD is not set (docker-compose.yml takes it from .env)}"
   auth="--app-name basic-auth"
 fi
 : "${MLFLOW_BACKEND_STORE_URI:?MLFLOW_BACKEND_STORE_URI is not set (docker-compose.yml builds it from .env)}"

@@ -44,7 +44,7 @@ def check_mlflow_reachable(uri: str) -> None:
         given = "the credentials in MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD were refused" \
             if _credentials() else "it asks for a login and none is set"
         raise UserError(f"MLflow tracking server {uri} runs with authentication (HTTP {answer.status_code}): {given}; "
-                        f"set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (`make up` with MLFLOW_AUTH=true "
+                        f"set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (`make up` "
                         f"writes them to .stack/client.env)")
 
 

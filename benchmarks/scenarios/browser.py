@@ -17,11 +17,13 @@ command that installs them.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -158,10 +160,21 @@ def _chromium():
             browser.close()
 
 
+def http_login(url: str) -> dict[str, str] | None:
+    """The MLflow login this process uses (MLFLOW_TRACKING_USERNAME/PASSWORD, from the environment or
+    .stack/client.env), as Playwright's HTTP credentials, sent to the server's origin only."""
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if not (user and password):
+        return None
+    parts = urlsplit(url)
+    return {"username": user, "password": password, "origin": f"{parts.scheme}://{parts.netloc}"}
+
+
 def _open(browser, url: str, page: UiPage, timeout_s: float) -> tuple[object, float]:
-    """A fresh context, navigate, wait until ready; returns the page and the seconds it took."""
+    """A fresh context that logs in like the stack's clients, navigate, wait until ready; returns the
+    page and the seconds it took."""
     from playwright.sync_api import Error as PlaywrightError
-    context = browser.new_context(viewport=VIEWPORT)
+    context = browser.new_context(viewport=VIEWPORT, http_credentials=http_login(url))
     tab = context.new_page()
     t0 = time.perf_counter()
     try:
@@ -251,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from trainer.errors import run_cli
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.browser",
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scenarios.browser",
                                      description="Screenshots of the MLflow UI (runs, charts, comparison, registry).")
     parser.add_argument("--out", type=Path, default=Path("docs/ui"), help="folder for the PNGs (default: docs/ui)")
     args = parser.parse_args(argv)
