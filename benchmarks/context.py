@@ -15,7 +15,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from benchmarks.profiles import Profile
-from benchmarks.records import Mode, TrialSpec, result_from_json
+from benchmarks.housekeeping import drop_checkpoints
+from benchmarks.records import Mode, TrainResult, TrialSpec, result_from_json
 from infra.settings import Settings
 from trainer.paths import PROJECT_ROOT
 
@@ -119,6 +120,7 @@ class Context:
     scenario: str = ""
     pool: TrialPool | None = None
     log: list[str] = field(default_factory=list)
+    keep_checkpoints: bool = False  # --keep-checkpoints: else a trial's best.pt/last.pt go once it is checked
 
     @property
     def experiment(self) -> str:
@@ -144,9 +146,16 @@ class Context:
             self.pool = TrialPool({**self.client_env, **TRIAL_ENV, "WANDB_DATA_DIR": str(self.out / "wandb-data")},
                                   self.out / "logs")
         try:
-            return self.pool.run(spec, label, timeout)
+            return self.checked(self.pool.run(spec, label, timeout))
         finally:
             self.advance(weight)
+
+    def checked(self, result):
+        """A training trial whose every send was delivered no longer needs its checkpoints (the journal,
+        metrics and plots stay); one with failed deliveries keeps them for `trainer sync`."""
+        if isinstance(result, TrainResult) and not result.failed_deliveries and not self.keep_checkpoints:
+            drop_checkpoints(result.run_dir)
+        return result
 
     def cold_trial(self, spec: TrialSpec, label: str, timeout: float):
         proc = subprocess.run([sys.executable, "-m", "benchmarks.worker", spec.to_json()], capture_output=True,

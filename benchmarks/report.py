@@ -7,6 +7,7 @@ from pathlib import Path
 from benchmarks import plots
 from benchmarks.features import CI_ROWS, DOCUMENTED, FeatureRow
 from benchmarks.headline import headline_rows
+from benchmarks.interrupt import banner
 from benchmarks.records import Figure, ScenarioResult, one, select
 from benchmarks.results import SCENARIOS, load, scenario_results
 from trainer.files import atomic_write
@@ -205,7 +206,7 @@ def render(run_dir: Path | str) -> Path:
     s = load(run_dir)
     env, prof = s["environment"], s["profile"]
     scenarios = scenario_results(s)
-    lines = ["# MLflow vs Weights & Biases: what tracking costs", "",
+    lines = ["# MLflow vs Weights & Biases: what tracking costs", "", *banner(s),
              f"Benchmark run `{s['run_id']}` ({s['created']}), profile **{prof['name']}**, "
              f"{fmt(s.get('duration_s'), 's')} in all (planned: {s['plan']['trials']} trials, "
              f"{fmt(s['plan']['estimated_s'], 's')}). Every number below is read from `results.json` in this folder.",
