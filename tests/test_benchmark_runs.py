@@ -109,7 +109,8 @@ import json, sys
 from infra.settings import load_settings
 from benchmarks.cli import main
 where = json.loads(sys.argv[1])
-settings = load_settings(env_file=where.pop("env_file"), **where)
+from pathlib import Path
+settings = load_settings(env_file=Path(where.pop("env_file")), state_dir=Path(where.pop("state_dir")), **where)
 sys.exit(main(sys.argv[2:], settings=settings))
 """
 
@@ -119,8 +120,10 @@ def _driver(stack, args: list[str], log: Path) -> subprocess.Popen:
     where = {"env_file": str(s.state_dir / ".env"), "state_dir": str(s.state_dir), "postgres_port": s.postgres_port,
              "s3_port": s.s3_port, "mlflow_port": s.mlflow_port}
     env = {**os.environ, **stack.client_env(), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return subprocess.Popen([sys.executable, "-c", DRIVER, json.dumps(where), *args], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, json.dumps(where), *args], env=env,
                             stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    proc.log = log
+    return proc
 
 
 def _wait(what: str, done, proc: subprocess.Popen, deadline_s: float = 300):
@@ -129,7 +132,8 @@ def _wait(what: str, done, proc: subprocess.Popen, deadline_s: float = 300):
         value = done()
         if value:
             return value
-        assert proc.poll() is None, f"the benchmark ended (exit {proc.returncode}) before {what}"
+        assert proc.poll() is None, f"the benchmark ended (exit {proc.returncode}) before {what}:\n" + \
+            proc.log.read_text()[-3000:]
         time.sleep(0.2)
     raise AssertionError(f"never: {what}")
 
