@@ -76,9 +76,10 @@ def test_completeness_of_results_folders(tmp_path):
 
 
 def test_checkpoints_go_only_when_every_send_was_delivered(tmp_path):
-    """The rule the trial pool applies (Context.checked): delivered -> dropped; failed deliveries or
+    """The rule the trial pool applies (Context.checked): delivered -> checkpoints dropped; failed
+    deliveries -> the trial fails with the tracker's reason from its log, checkpoints kept;
     --keep-checkpoints -> kept."""
-    from benchmarks.context import Context
+    from benchmarks.context import Context, TrialError
     from benchmarks.records import TrainResult
 
     def trial(name: str, failed: int) -> TrainResult:
@@ -92,7 +93,12 @@ def test_checkpoints_go_only_when_every_send_was_delivered(tmp_path):
     ctx = Context(profile=None, out=tmp_path, run_id="t", data="", settings=None, client_env={},
                   stack_mode="native", wandb_mode="offline")
     ctx.checked(trial("delivered", 0))
-    ctx.checked(trial("failed", 2))
+    log = tmp_path / "trial.log"
+    log.write_text("mlflow: could not deliver (MlflowException: INTERNAL_ERROR (500): could not extend file: No space "
+                   "left on device); kept in /r/tracking.jsonl, training goes on; next try in 10 s\n")
+    with pytest.raises(TrialError, match=r"'round 1': 2 tracker deliveries failed \(MlflowException: INTERNAL_ERROR "
+                                         r"\(500\): could not extend file: No space left on device\); .* trainer sync"):
+        ctx.checked(trial("failed", 2), "round 1", log)
     ctx.keep_checkpoints = True
     ctx.checked(trial("kept", 0))
     assert sorted(p.name for p in (tmp_path / "delivered").iterdir()) == ["metrics.json", "tracking.jsonl"]
