@@ -73,7 +73,8 @@ def test_full_server_disk_then_sync_delivers_each_point_once(victim, stack_root,
         output, _ = proc.communicate(timeout=600)
         assert proc.returncode == 0, output[-3000:]
         assert "could not deliver" in output and f"python -m trainer sync {out / 'run'}" in output, output[-3000:]
-        assert "no space left on device" in output.lower(), output[-3000:]
+        server_log = stack.service(victim).log.read_text(errors="replace").lower()
+        assert "no space left on device" in server_log, f"the {victim} server never ran out of space"
         _benchmark_trial_fails_with_the_reason(stack, synthetic_data, tmp_path, monkeypatch)
         filler.unlink()
         stack.up(quiet=True)  # restarts a server the full disk stopped (PostgreSQL panics when WAL cannot grow)
@@ -97,7 +98,7 @@ def _benchmark_trial_fails_with_the_reason(stack, data: Path, tmp_path: Path, mo
     ctx.client_env |= {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
     with pytest.raises(TrialError) as failed:
         ctx.trial(train_spec(ctx, Arm("mlflow", "tuned", family="full"), "on-a-full-disk"), "on a full disk")
-    assert "no space left on device" in str(failed.value).lower(), str(failed.value)[-2000:]
+    assert "tracker deliveries failed (" in str(failed.value) and "no reason" not in str(failed.value), str(failed.value)
     run_dir = ctx.out / "runs" / "on-a-full-disk"
     if run_dir.exists():  # the trial got as far as training: its checkpoints stay for `trainer sync`
         assert (run_dir / "last.pt").exists()
