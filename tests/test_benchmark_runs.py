@@ -80,7 +80,7 @@ def test_checkpoints_go_only_when_every_send_was_delivered(tmp_path):
     deliveries -> the trial fails with the tracker's reason from its log, checkpoints kept;
     --keep-checkpoints -> kept."""
     from benchmarks.context import Context, TrialError
-    from benchmarks.records import TrainResult
+    from benchmarks.core.records import TrainResult
 
     def trial(name: str, failed: int) -> TrainResult:
         run = tmp_path / name
@@ -227,8 +227,8 @@ def test_the_next_run_cleans_up_after_a_kill_9(native_stack, synthetic_data, tmp
 def test_a_finished_trial_keeps_its_journal_but_not_its_checkpoints(mlflow_env, synthetic_data, tmp_path):
     """Two real MLflow trials through the trial pool: without --keep-checkpoints best.pt and last.pt are gone
     and the journal, metrics and plots stay; with it, they stay."""
-    from benchmarks.profiles import get_profile
-    from benchmarks.records import Arm
+    from benchmarks.core.profiles import get_profile
+    from benchmarks.core.records import Arm
     from benchmarks.runner import make_context, remove_experiments
     from benchmarks.scenarios.macro import train_spec
     ctx = make_context(get_profile("tiny"), tmp_path, str(synthetic_data), "ckpt", settings=mlflow_env.settings)

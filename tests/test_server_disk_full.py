@@ -88,8 +88,8 @@ def test_full_server_disk_then_sync_delivers_each_point_once(victim, stack_root,
 def _benchmark_trial_fails_with_the_reason(stack, data: Path, tmp_path: Path, monkeypatch) -> None:
     """A macro trial on the still-full stack: the trial fails, and its failure names the server's reason."""
     from benchmarks.context import TrialError
-    from benchmarks.profiles import get_profile
-    from benchmarks.records import Arm
+    from benchmarks.core.profiles import get_profile
+    from benchmarks.core.records import Arm
     from benchmarks.runner import make_context
     from benchmarks.scenarios.macro import train_spec
     for key, value in {**stack.client_env(), "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
