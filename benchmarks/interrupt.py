@@ -11,8 +11,11 @@ import contextlib
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
+
+from infra.process import read_pid
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 INTERRUPTED_PREFIX = "interrupted"  # how a scenario the signal cut short starts its error
@@ -53,10 +56,17 @@ def signals_interrupt() -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def stop_workers(grace_s: float = 5.0) -> int:
+def stop_workers(state_dir: Path | None = None, grace_s: float = 5.0) -> int:
     """Terminate every process this one started (trial processes, their fork server, load writers,
-    wandb-core), then kill what is still there after `grace_s`; returns how many there were."""
-    children = psutil.Process().children(recursive=True)
+    wandb-core), then kill what is still there after `grace_s`; returns how many there were. The
+    stack's own servers (the PIDs in `state_dir`/pids) are spared, with their children, should this
+    process have started them: the run's clean-up still needs them."""
+    spared = set()
+    for pid in filter(None, (read_pid(f) for f in (Path(state_dir) / "pids").glob("*.pid"))) if state_dir else ():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            server = psutil.Process(pid)
+            spared |= {server.pid, *(c.pid for c in server.children(recursive=True))}
+    children = [p for p in psutil.Process().children(recursive=True) if p.pid not in spared]
     for p in children:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.terminate()

@@ -101,7 +101,7 @@ def run_scenarios(ctx: Context, names: list[str], suite: dict, estimated: float)
 
 def interrupted(ctx: Context, suite: dict, stop: Interrupted) -> None:
     """Stop the worker processes; the scenario that was running is recorded as failed, with why."""
-    stop_workers()
+    stop_workers(ctx.settings.state_dir)
     ctx.pool = None
     suite["interrupted"] = {"signal": stop.name, "scenario": ctx.scenario}
     if ctx.scenario in SCENARIOS and ctx.scenario not in suite["scenarios"]:

@@ -42,6 +42,28 @@ def test_a_stale_lock_is_taken_over(tmp_path, capsys):
         assert not (tmp_path / "benchmark.lock").exists()
 
 
+def test_stopping_the_workers_spares_the_stacks_own_servers(tmp_path):
+    """A benchmark process that started the stack itself (pids/*.pid in the state folder): on a signal its
+    trial processes end, the servers and their children stay (the clean-up still talks to them)."""
+    from benchmarks.interrupt import stop_workers
+    sleeper = [sys.executable, "-c", "import subprocess, sys, time; "
+               "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"]
+    server, worker = subprocess.Popen(sleeper), subprocess.Popen(sleeper)
+    try:
+        (tmp_path / "pids").mkdir()
+        (tmp_path / "pids" / "postgres.pid").write_text(str(server.pid))
+        time.sleep(1)  # each has started its own child
+        backend = psutil.Process(server.pid).children()
+        assert backend and psutil.Process(worker.pid).children()
+        assert stop_workers(tmp_path, grace_s=5) == 2  # the worker and its child
+        assert worker.wait(timeout=10) is not None
+        assert server.poll() is None and all(p.is_running() for p in backend)
+    finally:
+        for p in psutil.Process().children(recursive=True):
+            p.kill()
+        server.wait()
+
+
 # ---------------------------------------------------------------- bounded disk
 
 def _results_folder(root: Path, name: str, age_s: float, complete: bool | None = True) -> Path:
