@@ -99,13 +99,13 @@ def test_runs_of_different_profiles_exit_2(tmp_path):
 
 def test_a_large_difference_beyond_the_margin_exits_1(tmp_path):
     a = write_run(tmp_path / "a", "run-a", base_figures(mlflow=(900, 100)))
-    b = write_run(tmp_path / "b", "run-b", base_figures(mlflow=(9000, 100)))  # +8.1 ms per step: beyond 2 ms and 25 %
+    b = write_run(tmp_path / "b", "run-b", base_figures(mlflow=(9000, 100)))  # +8.1 ms per step: beyond 5 ms and 25 %
     out = run_compare(a, b)
     assert out.returncode == 1 and "significant and beyond the margin" in out.stdout
 
 
 def test_a_significant_difference_within_the_margin_agrees():
-    # 900 vs 1,400 µs per step with tight intervals: Welch finds it, but 500 µs is inside the 2 ms margin
+    # 900 vs 1,400 µs per step with tight intervals: Welch finds it, but 500 µs is inside the 5 ms margin
     a = [per_step(TrackerName.MLFLOW, rounds(900, 20))]
     b = [per_step(TrackerName.MLFLOW, rounds(1400, 20, seed=3))]
     (row,) = judge(a, b, required=True)

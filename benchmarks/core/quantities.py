@@ -38,9 +38,10 @@ class Margin:
 
 EXACT = Margin(why="a count the same job repeats exactly")
 BYTES = Margin(relative=0.05, why="the rows and files of one job; 5 % leaves room for compression and page fill")
-STEP = Margin(relative=0.25, absolute=2000.0,
-              why="2 ms per optimizer step is a few % of one CPU step of the measured job, and what scheduling "
-                  "noise on a shared CPU moves the loop time by between runs; 25 % for larger costs")
+STEP = Margin(relative=0.25, absolute=5000.0,
+              why="5 ms per optimizer step is about 5 % of one step of the quick profile's job on a CPU (the loop "
+                  "amortises validation and checkpoints over few steps), below what would change a choice, and "
+                  "what other load on a shared CPU moves the loop time by between runs; 25 % for larger costs")
 SECONDS = Margin(relative=0.25, absolute=0.5,
                  why="a per-run cost half a second apart is the same to a user waiting for a job; 25 % for longer ones")
 SERVICE_START = Margin(relative=0.25, absolute=1.0, why="process start-up depends on the page cache: 1 s or 25 %")

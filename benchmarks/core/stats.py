@@ -36,6 +36,8 @@ class Summary:
 
 def summarize(values: Sequence[float]) -> Summary:
     arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        raise ValueError("no values to summarize")
     p50, p95, p99 = (float(x) for x in np.percentile(arr, (50, 95, 99)))
     return Summary(int(arr.size), float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
                    float(arr.min()), float(arr.max()), p50, p95, p99)

@@ -268,6 +268,11 @@ def measure_scratch(ctx, pool: WriterPool, size: LoadSize, tmp: Path, worker_cou
     return levels
 
 
+def server_workers(n: int) -> str:
+    """The subject of a figure measured against a server with n uvicorn workers."""
+    return f"{n} workers"
+
+
 def fits(levels: list[Level]) -> dict[int, UslFit]:
     """One USL fit per worker count, over its sync levels (at least MIN_POINTS K values)."""
     out = {}
@@ -313,7 +318,7 @@ def scenario_result(ctx, levels: list[Level], size: LoadSize, memory: list) -> S
                            scale=float(lv.k), subject="async"))
     for (workers, k), rounds in group_rounds(sync).items():
         figures.append(fig(Quantity.POINTS_PER_S_AT_K, float(np.mean([lv.points_per_s for lv in rounds])),
-                           len(rounds), f"{k} writer(s), {workers} worker(s): points/s", subject=f"{workers} workers",
+                           len(rounds), f"{k} writer(s), {workers} worker(s): points/s", subject=server_workers(workers),
                            scale=float(k), detail={"workers": workers,
                                                    "latency_p50_ms": float(np.mean([lv.latency_p50_ms for lv in rounds])),
                                                    "latency_p95_ms": float(np.mean([lv.latency_p95_ms for lv in rounds]))}))
@@ -327,7 +332,7 @@ def scenario_result(ctx, levels: list[Level], size: LoadSize, memory: list) -> S
             continue
         inputs = [lv.points_per_s for lv in sync if lv.workers == workers]
         figures.append(fig(Quantity.USL_PEAK, fit.peak_points_per_s, fit.n_points,
-                           f"USL fit, {workers} worker(s): peak throughput", subject=f"{workers} workers",
+                           f"USL fit, {workers} worker(s): peak throughput", subject=server_workers(workers),
                            low=fit.peak_low, high=fit.peak_high, samples=inputs,
                            interval=Interval.FIT if fit.peak_low is not None else None,
                            detail={"workers": workers, "peak_writers": fit.peak_writers, "lam": fit.lam,

@@ -270,9 +270,11 @@ def model_checks(ctx, rounds: Rounds) -> list[Figure]:
         est = paired_ratio_pct([b.job_s for b, _ in measured], [t.job_s for _, t in measured])
         out.append(Figure(NAME, Quantity.MODEL_CHECK, predicted, est.n, tracker=tracker, style=Style.TUNED,
                           subject=long_arm.name, scale=float(steps), low=est.low, high=est.high,
+                          samples=list(est.samples), interval=est.method,  # the measured overhead's, not the prediction's
                           mode=ctx.mode.label(tracker), indicative=est.n < 10,
                           label=f"{long_arm.name}: overhead predicted from the {p.epochs}-epoch model vs measured",
-                          detail={"measured": est.value, "within": bool(est.low <= predicted <= est.high)}))
+                          detail={"measured": est.value, "within": bool(est.low <= predicted <= est.high),
+                                  "interval_of": "the measured overhead (samples: its rounds); the value is the prediction"}))
     return out
 
 
