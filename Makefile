@@ -116,3 +116,8 @@ k8s-env: .env
 ## Print the Kubernetes manifests of an overlay (OVERLAY=laptop|cluster); apply with kubectl apply -k
 k8s-render: setup k8s-env
 	.venv/bin/kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),laptop)
+
+.PHONY: results-prune
+## Remove old benchmark results folders, keeping the newest KEEP (default 5) and results/latest
+results-prune: setup
+	$(PY) -m benchmarks prune --keep $(or $(KEEP),5)

@@ -24,11 +24,16 @@ def hard_delete(settings: Settings, tracking_uri: str, prefix: str) -> list[str]
     """Move every experiment named `prefix*` to the trash, then garbage-collect them with their
     runs, metrics and artifacts; returns the names deleted."""
     from mlflow import MlflowClient
+    return delete_experiments(settings, tracking_uri, benchmark_experiments(MlflowClient(tracking_uri), prefix))
+
+
+def delete_experiments(settings: Settings, tracking_uri: str, experiments: list) -> list[str]:
+    """Hard-delete these experiments (active or in the trash) with their runs, metrics and artifacts."""
+    from mlflow import MlflowClient
     from mlflow.cli import gc
-    client = MlflowClient(tracking_uri)
-    experiments = benchmark_experiments(client, prefix)
     if not experiments:
         return []
+    client = MlflowClient(tracking_uri)
     for e in experiments:
         if e.lifecycle_stage == "active":
             client.delete_experiment(e.experiment_id)

@@ -39,24 +39,65 @@ def headline(suite: dict) -> list[str]:
     return [f"  {name}: MLflow {m} | W&B {w}" for name, m, w in summary_rows(suite)[:6]]
 
 
-def cmd_run(args) -> int:
+def cmd_run(args, settings=None) -> int:
+    import time
+    from benchmarks.interrupt import Interrupted, signals_interrupt
+    from benchmarks.lock import BenchmarkLock
+    from infra.settings import load_settings
+    settings = settings or load_settings()
+    run_id = args.run_id or time.strftime("%Y%m%d-%H%M%S")
+    with signals_interrupt(), BenchmarkLock(settings.state_dir, run_id):
+        try:
+            return run_benchmark(args, settings, run_id)
+        except Interrupted as stop:
+            return wound_down(Path(args.out) / run_id, stop)
+
+
+def run_benchmark(args, settings, run_id: str) -> int:
+    from benchmarks.housekeeping import clean_leftovers, folder_bytes, human
     from benchmarks.core.profiles import get_profile
     from benchmarks.reporting.report import render
     from benchmarks.runner import make_context, point_latest, run_suite
     names = [ScenarioName(n) for n in args.scenario] if args.scenario else list(ScenarioName)
     data = args.data or default_data()
     print(describe_data(data), file=sys.stderr)
-    ctx = make_context(get_profile(args.profile), Path(args.out), data, args.run_id)
+    ctx = make_context(get_profile(args.profile), Path(args.out), data, run_id, settings=settings)
+    ctx.keep_checkpoints = args.keep_checkpoints
+    clean_leftovers(settings, ctx.client_env["MLFLOW_TRACKING_URI"], Path(args.out))
     print(f"benchmark {ctx.run_id}: profile {args.profile}, scenarios {', '.join(names)}, data {ctx.data}", file=sys.stderr)
     suite = run_suite(ctx, names)
     report = render(ctx.out)
     latest = point_latest(ctx.out)
     failed = [n for n, sc in suite["scenarios"].items() if sc["status"] == "failed"]
     print(f"\nresults:  {ctx.out / 'results.json'}\nreport:   {report}\nplots:    {ctx.out}/*.png\nlatest:   {latest} -> {ctx.out.name}")
+    print(f"size:     {human(folder_bytes(ctx.out))} in {ctx.out} (`make results-prune KEEP=5` removes older runs)")
     print("\n".join(headline(suite)))
     if failed:
         print(f"failed scenarios: {', '.join(failed)} (see the report)", file=sys.stderr)
         return 1
+    return 0
+
+
+def wound_down(out: Path, stop) -> int:
+    """After Ctrl-C or SIGTERM: the report of what finished, with its banner, when results.json was
+    written (the runner wrote it and deleted the run's experiments); exit 128 + the signal."""
+    from benchmarks.reporting.report import render
+    if (out / "results.json").exists():
+        print(f"incomplete results: {out / 'results.json'}\nreport (with a banner): {render(out)}", file=sys.stderr)
+    else:
+        print(f"stopped by {stop.name} before any result was written", file=sys.stderr)
+    return stop.exit_code
+
+
+def cmd_prune(args) -> int:
+    from benchmarks.housekeeping import folder_bytes, human, prune, run_folders
+    from trainer.errors import UserError
+    if args.keep < 0:
+        raise UserError(f"--keep must be 0 or more, got {args.keep}")
+    removed = prune(args.out, args.keep)
+    kept = run_folders(args.out)
+    print(f"removed {len(removed)} results folder(s) from {args.out}; kept {len(kept)} "
+          f"({human(sum(folder_bytes(p) for p in kept))})")
     return 0
 
 
@@ -67,27 +108,25 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    """Exit 1 when a headline figure differs between the two runs (Holm-corrected); the other figures
-    with an interval are listed, corrected as a family of their own, and do not decide."""
-    from benchmarks.reporting.compare import compare, interval_estimates, side_by_side, split, table
+    """The rule is in benchmarks/reporting/compare.py: exit 2 for runs of different configurations, 1 when a
+    headline figure is missing or differs or a count that must be equal is not, 0 when they agree."""
     from benchmarks.core.results import all_figures, load
+    from benchmarks.reporting.compare import compare_suites, table
     a, b = load(args.a), load(args.b)
-    (head_a, rest_a), (head_b, rest_b) = split(all_figures(a)), split(all_figures(b))
-    rows, only = compare(interval_estimates(head_a), interval_estimates(head_b))
-    detail, detail_only = compare(interval_estimates(rest_a), interval_estimates(rest_b))
-    print(table(rows, only, a["run_id"], b["run_id"], "Headline figures (the report's summary): the verdict"))
+    result = compare_suites(a, b, all_figures(a), all_figures(b))
+    print(table(result.headline, a["run_id"], b["run_id"], "Headline figures (the report's summary): the verdict"))
     print()
-    print(side_by_side(head_a, head_b, a["run_id"], b["run_id"], "Headline figures without an interval (shown, "
-                       "not tested)"))
-    print()
-    print(table(detail, detail_only, a["run_id"], b["run_id"], "Other figures with an interval (listed, not the "
-                "verdict: within-run intervals leave out run-to-run variation)"))
-    flagged = sum(r.flagged for r in rows)
-    print(f"\nverdict: {'the runs disagree on ' + str(flagged) + ' headline figure(s)' if flagged else 'the runs agree on every headline figure'}")
-    return 1 if flagged else 0
+    print(table(result.others, a["run_id"], b["run_id"], "Other figures (a count that must be equal decides; "
+                "the rest is listed)"))
+    bad = result.disagreements
+    print(f"\nverdict: the runs disagree on {len(bad)} figure(s): " + "; ".join(f"{r.label} ({r.why})" for r in bad)
+          if bad else "\nverdict: the runs agree on every headline figure and every count")
+    return 1 if bad else 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, settings=None) -> int:
+    """`settings`: the stack to lock and clean (default: the project's `.env` and `.stack/`; tests pass
+    a scratch stack's)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Measure what each tracker costs.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run the benchmark against the running stack (make up)")
@@ -97,9 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=None, help="data set folder (default: ../shared/datasets/covid19-image-dataset "
                                                 "when present, else generated data)")
     p.add_argument("--run-id", default=None, help="folder name under --out (default: a timestamp)")
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="keep every trial's best.pt and last.pt (default: deleted once the trial's delivery is checked)")
+    p = sub.add_parser("prune", help="remove old results folders, keeping the newest --keep (and latest)")
+    p.add_argument("--keep", type=int, default=5, help="how many results folders to keep (default 5)")
+    p.add_argument("--out", type=Path, default=PROJECT_ROOT / "results", help="results folder (default: results/)")
     p = sub.add_parser("report", help="re-render comparison_report.md and the plots from a results.json")
     p.add_argument("run_dir", type=Path, help="results/<run-id> (or results/latest)")
-    p = sub.add_parser("compare", help="do two runs agree? figures side by side; exit 1 if a headline figure differs")
+    p = sub.add_parser("compare", help="do two runs agree? exit 1 if a headline figure or a count differs, 2 for different configurations")
     p.add_argument("a", type=Path, help="results/<run-id> (or its results.json)")
     p.add_argument("b", type=Path, help="another results folder")
     sub.add_parser("gpu-check", add_help=False, help="the seed's job on one GPU (docs/gpu/README.md); "
@@ -109,4 +153,6 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.gpu.check import main as gpu_check
         return gpu_check(argv[1:])
     args = parser.parse_args(argv)
-    return run_cli(lambda: {"run": cmd_run, "report": cmd_report, "compare": cmd_compare}[args.command](args))
+    if args.command == "run":
+        return run_cli(lambda: cmd_run(args, settings))
+    return run_cli(lambda: {"report": cmd_report, "compare": cmd_compare, "prune": cmd_prune}[args.command](args))

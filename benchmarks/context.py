@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import time
@@ -15,7 +16,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from benchmarks.core.profiles import Profile
-from benchmarks.core.records import Mode, TrialSpec, result_from_json
+from benchmarks.core.records import Mode, TrainResult, TrialSpec, result_from_json
+from benchmarks.housekeeping import drop_checkpoints
 from infra.settings import Settings
 from trainer.paths import PROJECT_ROOT
 
@@ -42,6 +44,7 @@ class TrialPool:
 
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env, self.log_dir, self.count = env, log_dir, 0
+        self.last_log: Path | None = None
         self.mp = multiprocessing.get_context("forkserver")
         self.mp.set_forkserver_preload(PRELOAD)
         saved = dict(os.environ)
@@ -56,6 +59,7 @@ class TrialPool:
     def run(self, spec: TrialSpec, label: str, timeout: float = 3600):
         self.count += 1
         log = self.log_dir / f"{self.count:03d}-{label.replace(' ', '_').replace('/', '-')[:80]}.log"
+        self.last_log = log
         log.parent.mkdir(parents=True, exist_ok=True)
         receive, send = self.mp.Pipe(duplex=False)
         proc = self.mp.Process(target=_trial_child, args=(spec.to_json(), str(log), send, self.env))
@@ -96,6 +100,16 @@ def _trial_child(spec_json: str, log: str, send, env: dict[str, str]) -> None:
         sys.stderr.flush()
 
 
+def delivery_reason(log: Path | None) -> str:
+    """Why a trial's sends failed, as its tracker said it in its log (`could not deliver (<why>); kept in`)."""
+    try:
+        text = Path(log).read_text(errors="replace") if log else ""
+    except OSError:
+        text = ""
+    found = re.search(r"could not deliver(?: everything)? \((.*?)\)(?:; kept in|\. Every value)", text)
+    return found.group(1) if found else f"no reason in its log {log}"
+
+
 def _tail(path: Path, lines: int = 12) -> str:
     try:
         return "\n".join(Path(path).read_text(errors="replace").strip().splitlines()[-lines:])
@@ -119,6 +133,7 @@ class Context:
     scenario: str = ""
     pool: TrialPool | None = None
     log: list[str] = field(default_factory=list)
+    keep_checkpoints: bool = False  # --keep-checkpoints: else a trial's best.pt/last.pt go once it is checked
 
     @property
     def experiment(self) -> str:
@@ -144,9 +159,23 @@ class Context:
             self.pool = TrialPool({**self.client_env, **TRIAL_ENV, "WANDB_DATA_DIR": str(self.out / "wandb-data")},
                                   self.out / "logs")
         try:
-            return self.pool.run(spec, label, timeout)
+            return self.checked(self.pool.run(spec, label, timeout), label, self.pool.last_log)
         finally:
             self.advance(weight)
+
+    def checked(self, result, label: str = "", log: Path | None = None):
+        """A training trial with failed deliveries (a server down, its disk full) is not a sample: it fails,
+        with the reason from its log, and keeps its checkpoints for `trainer sync`. Once every send was
+        delivered, the checkpoints go (the journal, metrics and plots stay) unless --keep-checkpoints."""
+        if not isinstance(result, TrainResult):
+            return result
+        if result.failed_deliveries:
+            raise TrialError(f"trial '{label}': {result.failed_deliveries} tracker deliveries failed "
+                             f"({delivery_reason(log)}); its journal and checkpoints are kept: "
+                             f"python -m trainer sync {result.run_dir}")
+        if not self.keep_checkpoints:
+            drop_checkpoints(result.run_dir)
+        return result
 
     def cold_trial(self, spec: TrialSpec, label: str, timeout: float):
         proc = subprocess.run([sys.executable, "-m", "benchmarks.worker", spec.to_json()], capture_output=True,

@@ -14,6 +14,7 @@ from benchmarks.core import environment, results
 from benchmarks.context import Context
 from benchmarks.core.profiles import Profile
 from benchmarks.core.records import ScenarioResult
+from benchmarks.interrupt import INTERRUPTED_PREFIX, Interrupted, stop_workers
 from benchmarks.scenarios.registry import SCENARIOS
 from infra.settings import Settings, load_settings
 from trainer.errors import UserError
@@ -64,6 +65,23 @@ def run_suite(ctx: Context, names: list[str]) -> dict:
              "environment": environment.collect(ctx.stack_mode, ctx.wandb_mode), "scenarios": {}}
     suite["profile"]["data"] = ctx.data
     t0 = time.perf_counter()
+    stop: Interrupted | None = None
+    try:
+        run_scenarios(ctx, names, suite, estimated)
+    except Interrupted as e:  # Ctrl-C or SIGTERM: stop the trials, keep what finished
+        stop = e
+        interrupted(ctx, suite, e)
+    suite["complete"] = stop is None
+    suite["duration_s"] = time.perf_counter() - t0
+    suite["decision"] = decision_facts()
+    results.dump(suite, ctx.out / "results.json")
+    remove_experiments(ctx)
+    if stop is not None:
+        raise stop
+    return suite
+
+
+def run_scenarios(ctx: Context, names: list[str], suite: dict, estimated: float) -> None:
     with tqdm(total=estimated, unit="s", bar_format="{desc:<60.60} {percentage:3.0f}% |{bar:20}| {elapsed}<{remaining}",
               file=sys.stderr, disable=None) as bar:
         ctx.progress = bar
@@ -79,11 +97,16 @@ def run_suite(ctx: Context, names: list[str]) -> dict:
             suite["scenarios"][name] = results.as_jsonable(result.to_dict())
             bar.update(max(0.0, start + SCENARIOS[name].weight(ctx.profile) - bar.n))  # keep the ETA honest
             ctx.step(f"done in {time.perf_counter() - t_scenario:.0f} s ({result.status})")
-    suite["duration_s"] = time.perf_counter() - t0
-    suite["decision"] = decision_facts()
-    results.dump(suite, ctx.out / "results.json")
-    remove_experiments(ctx)
-    return suite
+
+
+def interrupted(ctx: Context, suite: dict, stop: Interrupted) -> None:
+    """Stop the worker processes; the scenario that was running is recorded as failed, with why."""
+    stop_workers(ctx.settings.state_dir)
+    ctx.pool = None
+    suite["interrupted"] = {"signal": stop.name, "scenario": ctx.scenario}
+    if ctx.scenario in SCENARIOS and ctx.scenario not in suite["scenarios"]:
+        suite["scenarios"][ctx.scenario] = results.as_jsonable(ScenarioResult.failed(
+            f"{INTERRUPTED_PREFIX} by {stop.name} before it finished; its figures are not kept").to_dict())
 
 
 def remove_experiments(ctx: Context) -> None:

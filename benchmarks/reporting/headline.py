@@ -46,7 +46,9 @@ def headline_rows(figures: list[Figure]) -> list[HeadlineRow]:
                         dict(scenario=S.MACRO, quantity=Q.JOB_OVERHEAD, style=Style.TUNED, family=Family.METRICS,
                              system_metrics=False, scale=f.scale)))
     for f in select(figures, quantity=Q.JOB_OVERHEAD_PROJECTED, tracker=TrackerName.MLFLOW, style=Style.TUNED)[:1]:
-        rows.append(row(f"Projected overhead of the seed's job ({int(f.scale or 0)} steps at 256 px), tuned, %",
+        assumption = f.detail.get("assumption", "")
+        rows.append(row(f"Projected overhead of the seed's job ({int(f.scale or 0)} steps at 256 px, files and model "
+                        f"logged), tuned, % [combined interval]{'; ' + assumption if assumption else ''}",
                         dict(quantity=Q.JOB_OVERHEAD_PROJECTED, style=Style.TUNED, family=Family.METRICS)))
     for style in STYLES:
         if select(figures, scenario=S.MICRO, quantity=Q.CALLER_COST, style=style):
