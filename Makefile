@@ -116,3 +116,8 @@ k8s-env: .env
 ## Print the Kubernetes manifests of an overlay (OVERLAY=laptop|cluster); apply with kubectl apply -k
 k8s-render: setup k8s-env
 	.venv/bin/kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),laptop)
+
+.PHONY: wandb-setup
+## Compose: the W&B server's first start, guided (admin account, licence, API key read from stdin and checked)
+wandb-setup: setup
+	$(PY) -m infra.wandb_setup

@@ -40,7 +40,7 @@ def test_one_tracked_run_through_the_trainer_container_is_read_back_from_both_se
     subprocess.run([sys.executable, "-m", "trainer", "make-data", "--out", str(data), "--per-class", "20",
                     "--size", "64"], check=True)
     service = compose.trainer_service()
-    compose.build_trainer()
+    compose.build_trainer(service)
     experiment = f"compose-smoke-{tmp_path.name}"
     argv = ["train", "--data", "/data", "--tracker", "both" if online else "mlflow", "--epochs", "1",
             "--image-size", "32", "--experiment", experiment, "--out-dir", compose.in_container(results)]
