@@ -31,7 +31,7 @@ def cmd_up(mode: str, settings) -> None:
     if mode == "compose":
         print("starting the compose stack (docker compose up -d --wait --build)", file=sys.stderr)
         running = {s.service for s in compose_probe.poll_ps() if s.state == "running"}
-        findings = preflight.compose_findings(env, compose.client_env(settings, env), running)
+        findings = preflight.compose_findings(env, compose.client_env(settings, env), running, preflight.engine_info())
         preflight.check(findings, lambda line: print(line, file=sys.stderr))
         compose.up(settings)
         write_client_env(settings, compose.client_env(settings, env))  # mode 600: it may hold WANDB_API_KEY

@@ -10,7 +10,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.preflight import probe_engine
+from dotenv import dotenv_values
+
+from infra.preflight import engine_info, probe_engine
 from infra.settings import ENV_FILE, PROJECT_ROOT, Settings, tracking_env
 from trainer.errors import UserError
 
@@ -30,8 +32,21 @@ def engine_available() -> bool:
     return probe_engine().answers
 
 
+S3_SERVERS = ("minio", "seaweedfs")  # each a compose profile of docker-compose.yml
+
+
+def s3_profile(env_file: Path | None = None) -> str:
+    """S3_SERVER of .env: the profile that starts MLflow's artifact store."""
+    env_file = env_file or ENV_FILE
+    value = ((dotenv_values(env_file).get("S3_SERVER") if env_file.exists() else None) or "minio").strip()
+    if value not in S3_SERVERS:
+        raise UserError(f"S3_SERVER={value!r} in {env_file}: use one of {', '.join(S3_SERVERS)}")
+    return value
+
+
 def compose_cmd(*args: str) -> list[str]:
-    return ["docker", "compose", "--env-file", str(ENV_FILE), "-f", str(COMPOSE_FILE), *args]
+    return ["docker", "compose", "--env-file", str(ENV_FILE), "-f", str(COMPOSE_FILE),
+            "--profile", s3_profile(), *args]
 
 
 def compose_env() -> dict[str, str]:
@@ -151,8 +166,7 @@ def trainer_service(info_json: str | None = None) -> TrainerService:
     """From `docker info --format '{{json .}}'`: the nvidia runtime, or an NVIDIA device the engine
     discovered through CDI (Docker 28.3+ lists them as DiscoveredDevices); else the CPU, saying why."""
     if info_json is None:
-        out = subprocess.run(["docker", "info", "--format", "{{json .}}"], capture_output=True, text=True)
-        info_json = out.stdout if out.returncode == 0 else "{}"
+        info_json = engine_info()
     try:
         info = json.loads(info_json or "{}")
     except json.JSONDecodeError:

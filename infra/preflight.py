@@ -4,9 +4,10 @@ an ARM host, shell variables that win over .env, a GPU reached through CDI).
 
 Everything here is a pure function of what `docker info`, the shell and the host report,
 so each check is tested without a Docker engine; `probe_engine` is the only call that runs
-docker. The GPU check (nvidia runtime or CDI) is `infra.compose.trainer_service`."""
+docker, with `engine_info`. The GPU check (nvidia runtime or CDI) is `infra.compose.trainer_service`."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -161,6 +162,26 @@ def shell_findings(shell: Mapping[str, str], dotenv: Mapping[str, str], client: 
                                    f"they win over .env and .stack/client.env: `unset {' '.join(differ)}` first")]
 
 
+def engine_info() -> str:
+    """`docker info` as JSON ("{}" when it fails): runtimes, CDI devices, operating system."""
+    out = subprocess.run(["docker", "info", "--format", "{{json .}}"], capture_output=True, text=True)
+    return out.stdout if out.returncode == 0 else "{}"
+
+
+def desktop_findings(info_json: str) -> list[Finding]:
+    """Docker Desktop runs containers in a VM: the trainer's `network_mode: host` is the VM's network."""
+    try:
+        system = json.loads(info_json or "{}").get("OperatingSystem") or ""
+    except json.JSONDecodeError:
+        system = ""
+    if "Docker Desktop" not in system:
+        return []
+    return [Finding(Level.WARNING, "Docker Desktop: the trainer container's network_mode: host is the Docker VM's "
+                                   "network, not this machine's; turn on host networking (Settings > Resources > "
+                                   "Network, Docker Desktop 4.34+) before `make train-container`, or train on the "
+                                   "host with `make train`")]
+
+
 def check(findings: list[Finding], say: Callable[[str], None]) -> None:
     """Say every finding; stop before compose starts when one is an error."""
     for f in findings:
@@ -170,7 +191,8 @@ def check(findings: list[Finding], say: Callable[[str], None]) -> None:
         raise UserError(f"{len(errors)} pre-flight check(s) failed (above); nothing was started")
 
 
-def compose_findings(env: Mapping[str, str], client: Mapping[str, str], running: set[str]) -> list[Finding]:
+def compose_findings(env: Mapping[str, str], client: Mapping[str, str], running: set[str],
+                     info_json: str) -> list[Finding]:
     """All checks for this host, run by `make up` in compose mode."""
     return (port_findings(env, running, platform.system()) + arm_findings(platform.machine())
-            + shell_findings(os.environ, env, client))
+            + shell_findings(os.environ, env, client) + desktop_findings(info_json))

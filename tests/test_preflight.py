@@ -121,3 +121,10 @@ def test_errors_stop_before_compose_and_warnings_do_not():
     with pytest.raises(UserError, match="1 pre-flight check"):
         preflight.check([preflight.Finding(Level.ERROR, "e"), preflight.Finding(Level.WARNING, "w")], said.append)
     assert said == ["pre-flight warning: w", "pre-flight error: e", "pre-flight warning: w"]
+
+
+def test_docker_desktop_is_told_about_host_networking():
+    (finding,) = preflight.desktop_findings('{"OperatingSystem":"Docker Desktop","Runtimes":{}}')
+    assert "network_mode: host" in finding.text and "host networking" in finding.text
+    assert preflight.desktop_findings('{"OperatingSystem":"Ubuntu 24.04.1 LTS"}') == []
+    assert preflight.desktop_findings("") == []

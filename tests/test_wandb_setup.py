@@ -94,7 +94,7 @@ def test_the_licence_pasted_here_goes_to_env(stack):
     _, out = setup(stack, f"{GOOD}\nlicence-text-123\n")
     assert out.returncode == 0, out.stderr
     env = dotenv_values(stack[0])
-    assert env["WANDB_LICENSE"] == "licence-text-123" and env["WANDB_LICENSE_IN_UI"] == "false"
+    assert env["WANDB_LICENSE"] == "licence-text-123" and not env["WANDB_LICENSE_IN_UI"]
 
 
 def test_a_refused_key_writes_nothing(stack):
