@@ -121,3 +121,8 @@ k8s-render: setup k8s-env
 ## Compose: the W&B server's first start, guided (admin account, licence, API key read from stdin and checked)
 wandb-setup: setup
 	$(PY) -m infra.wandb_setup
+
+.PHONY: k8s-images
+## Kubernetes: build the mlflow, trainer and minio images and load them into kind/minikube (REGISTRY=... pushes instead)
+k8s-images: setup
+	$(PY) -m infra.k8s_images
