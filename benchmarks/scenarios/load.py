@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.capacity import UslFit, fit_usl, sentence
+from benchmarks.scenarios import wandb_server
 from benchmarks.records import Figure, ScenarioResult
 from benchmarks.load_writer import KEY_PREFIX, RESULT_PREFIX, WriterOrder, WriterReport
 from trainer.paths import PROJECT_ROOT
@@ -237,7 +238,7 @@ def run(ctx) -> ScenarioResult:
         others = [w for w in size.worker_counts if w != own]
         if others:
             levels += measure_scratch(ctx, pool, size, tmp, others)
-    return scenario_result(ctx, levels, size, memory)
+    return wandb_server.extend(ctx, scenario_result(ctx, levels, size, memory), SCENARIO)
 
 
 def measure_scratch(ctx, pool: WriterPool, size: LoadSize, tmp: Path, worker_counts: list[int]) -> list[Level]:

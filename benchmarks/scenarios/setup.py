@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from benchmarks.scenarios import wandb_server
 from benchmarks.records import Figure, FirstRunSpec, ScenarioResult
 from benchmarks.stats import summarize
 from infra.native import NativeStack, scratch_stack
@@ -81,8 +82,5 @@ def run(ctx) -> dict:
              f"SDK first runs go to the benchmark's stack ({ctx.stack_mode}); W&B runs {ctx.wandb_mode}: "
              + ("'first metric readable' means the history row is in the local .wandb file."
                 if ctx.wandb_mode == "offline" else "'first metric readable' means the server returns it.")]
-    not_measured = {}
-    if ctx.stack_mode == "native":
-        not_measured["stack_wandb_server"] = "no W&B server runs without Docker (wandb/local is a container image)"
-    return ScenarioResult(stack_figures + sdk_figures, data={"stack": stack_raw, "first_run": sdk_raw},
-                          notes=notes, not_measured=not_measured)
+    return wandb_server.extend(ctx, ScenarioResult(stack_figures + sdk_figures, notes=notes,
+                                                   data={"stack": stack_raw, "first_run": sdk_raw}), SCENARIO)

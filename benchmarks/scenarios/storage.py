@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from benchmarks.scenarios import wandb_server
 from benchmarks.records import Arm, Figure, MicroSpec, ScenarioResult
 from benchmarks.scenarios.macro import estimate_s, train_spec
 from benchmarks.storage_bytes import (BUCKET_KINDS, bucket_bytes_of_runs, logged_model_ids, postgres_bytes_of_runs,
@@ -187,6 +188,7 @@ def run(ctx) -> dict:
         "run/key/step), whose bytes are given apart.",
         "W&B figures are the offline client's run folder (.wandb file, media files); a W&B server stores runs "
         "in its own database and bucket, which are not measured here." if ctx.wandb_mode == "offline" else
-        "W&B online: the local run folder is measured; the server's volume is not reachable from here.",
+        "W&B online: the local run folder is measured here; the server's volume is measured in compose mode "
+        "(see its own figures, or why they are missing).",
     ]
-    return ScenarioResult(figures, data=data, notes=notes)
+    return wandb_server.extend(ctx, ScenarioResult(figures, data=data, notes=notes), SCENARIO)
