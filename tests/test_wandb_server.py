@@ -4,6 +4,8 @@ storage and load parts run is tested against the real SDK offline (no server her
 that need wandb/local are run by tests/test_compose_smoke.py wherever Docker answers."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from benchmarks.context import Context
@@ -63,6 +65,8 @@ def test_figures_carry_the_label_and_the_mode(tmp_path):
     assert [(f.quantity, f.value) for f in setup] == [("cold_start", 42.0), ("warm_start", 10.0)]
     assert {f.quantity: f.value for f in load} == {"points_per_s_at_k": 200.0, "points_stored": 398,
                                                    "points_lost": 2, "points_duplicated": 0}
+    # the report picks MLflow's overall figures by subject=None: these never collide with them
+    assert all(f.subject == "wandb_server" for f in load) and all(f.subject == "wandb" for f in setup)
 
 
 def test_delivery_counts_lost_and_duplicated_points():
@@ -86,7 +90,10 @@ def test_the_writer_logs_distinct_values_that_read_back_from_the_real_sdk(tmp_pa
     written = ws.write_run(ws.WriterOrder("http://127.0.0.1:9", "", "server-writer-test", writer=3, steps=4,
                                           mode="offline"))
     assert len(written.attempted) == 4 * ws.VALUES_PER_STEP == len(set(written.attempted))
-    run = read_folder(tmp_path / "wandb")
+    # wandb-core writes the file behind finish(): read until it holds the exit record (at most 60 s)
+    deadline = time.monotonic() + 60
+    while (run := read_folder(tmp_path / "wandb")).exit_code is None and time.monotonic() < deadline:
+        time.sleep(0.5)
     stored = [v for j in range(ws.VALUES_PER_STEP) for v in run.metric(f"load/m{j}")]
-    assert run.run_id == written.run_id
+    assert run.run_id == written.run_id and run.exit_code == 0
     assert ws.delivery(written.attempted, stored) == ws.Delivery(20, 20, 0, 0)

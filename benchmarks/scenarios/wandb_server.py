@@ -30,6 +30,7 @@ WHERE = "W&B server (compose)"
 NO_DOCKER = "not measured (no Docker): wandb/local is a container image; start the compose stack with Docker"
 NO_KEY = ("not measured: the W&B server has no API key here; run `make wandb-setup` (admin account, licence, key), "
           "then the benchmark again")
+SUBJECT = "wandb_server"  # the subject of the load figures: never one the MLflow figures use
 VALUES_PER_STEP = 5  # metric keys per logged step, as the load writers of MLflow log
 
 
@@ -205,12 +206,13 @@ def load_figures(ctx, server: Server) -> list[Figure]:
 
 
 def load_level_figures(ctx, k: int, got: Delivery, span_s: float) -> list[Figure]:
-    """One level's throughput and read-back, named as the MLflow load figures are."""
+    """One level's throughput and read-back, named as the MLflow load figures are; the subject keeps
+    them apart from MLflow's (the report selects those by subject)."""
     return [figure(ctx, "load", "points_per_s_at_k", got.attempted / span_s, "points/s", k,
                    f"{k} writers, points/s (common start to the last finish)", scale=float(k),
-                   detail={"seconds": span_s}),
+                   subject=SUBJECT, detail={"seconds": span_s}),
             *(figure(ctx, "load", f"points_{what}", getattr(got, what), "points", got.attempted,
-                     f"{k} writers: points {what} (read back through wandb.Api)", scale=float(k))
+                     f"{k} writers: points {what} (read back through wandb.Api)", scale=float(k), subject=SUBJECT)
               for what in ("stored", "lost", "duplicated"))]
 
 
