@@ -87,8 +87,8 @@ def test_the_writer_logs_distinct_values_that_read_back_from_the_real_sdk(tmp_pa
     """wandb offline: what the writer attempted is what its .wandb file holds, and delivery says so."""
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / "data"))
-    written = ws.write_run(ws.WriterOrder("http://127.0.0.1:9", "", "server-writer-test", writer=3, steps=4,
-                                          mode="offline"))
+    (written,) = ws.write_runs([ws.WriterOrder("http://127.0.0.1:9", "", "server-writer-test", writer=3, steps=4,
+                                               mode="offline")])  # in a fresh process, as the benchmark runs it
     assert len(written.attempted) == 4 * ws.VALUES_PER_STEP == len(set(written.attempted))
     # wandb-core writes the file behind finish(): read until it holds the exit record (at most 60 s)
     deadline = time.monotonic() + 60

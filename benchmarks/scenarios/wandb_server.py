@@ -150,6 +150,13 @@ def write_run(order: WriterOrder) -> Written:
     return Written(order.writer, run.id, attempted, time.perf_counter() - t0)
 
 
+def write_runs(orders: list[WriterOrder]) -> list[Written]:
+    """Each run in a fresh process, all at once: the benchmark's own process never holds a W&B run
+    (nor the wandb-core service a run leaves behind)."""
+    with ProcessPoolExecutor(len(orders), mp_context=get_context("spawn")) as pool:
+        return list(pool.map(write_run, orders))
+
+
 @dataclass(frozen=True)
 class Delivery:
     attempted: int
@@ -182,7 +189,7 @@ def storage_figures(ctx, server: Server) -> list[Figure]:
     before = volume_bytes()
     for i in range(runs):
         ctx.step(f"W&B server run {i + 1}/{runs} for its volume bytes")
-        write_run(WriterOrder(server.base_url, server.api_key, ctx.experiment, writer=i, steps=steps))
+        write_runs([WriterOrder(server.base_url, server.api_key, ctx.experiment, writer=i, steps=steps)])
     after = volume_bytes()
     return [figure(ctx, "storage", "server_bytes_per_run", (after.get(k, 0) - before.get(k, 0)) / runs, "B", runs,
                    f"volume bytes per run ({steps} steps x {VALUES_PER_STEP} values), {'all of /vol' if k == 'total' else k}",
@@ -193,15 +200,13 @@ def storage_figures(ctx, server: Server) -> list[Figure]:
 def load_figures(ctx, server: Server) -> list[Figure]:
     """K writers with a common start against the server; every point read back."""
     ks, steps, out = sorted({1, ctx.profile.load_writers}), max(20, ctx.profile.load_points // 100), []
-    with ProcessPoolExecutor(max(ks), mp_context=get_context("spawn")) as pool:
-        for k in ks:
-            ctx.step(f"W&B server: {k} writers x {steps} steps")
-            start_at = time.time() + 20 + 2 * k  # after every writer's init
-            orders = [WriterOrder(server.base_url, server.api_key, ctx.experiment, writer=1000 * k + i, steps=steps,
-                                  start_at=start_at) for i in range(k)]
-            written = list(pool.map(write_run, orders))
-            got = delivery([v for w in written for v in w.attempted], read_back(server, ctx.experiment, written))
-            out += load_level_figures(ctx, k, got, max(w.seconds for w in written))
+    for k in ks:
+        ctx.step(f"W&B server: {k} writers x {steps} steps")
+        start_at = time.time() + 20 + 2 * k  # after every writer's process start and init
+        written = write_runs([WriterOrder(server.base_url, server.api_key, ctx.experiment, writer=1000 * k + i,
+                                          steps=steps, start_at=start_at) for i in range(k)])
+        got = delivery([v for w in written for v in w.attempted], read_back(server, ctx.experiment, written))
+        out += load_level_figures(ctx, k, got, max(w.seconds for w in written))
     return out
 
 
@@ -233,8 +238,8 @@ def query_figures(ctx, server: Server) -> list[Figure]:
     path = compose_probe.project_path(api, ctx.experiment)
     runs = list(api.runs(path, per_page=1000))
     if not runs:  # the project's runs come from the other scenarios: a query scenario alone makes two
-        write_run(WriterOrder(server.base_url, server.api_key, ctx.experiment, writer=0, steps=ctx.profile.query_steps))
-        write_run(WriterOrder(server.base_url, server.api_key, ctx.experiment, writer=1, steps=ctx.profile.query_steps))
+        write_runs([WriterOrder(server.base_url, server.api_key, ctx.experiment, writer=i, steps=ctx.profile.query_steps)
+                    for i in range(2)])
         runs = list(api.runs(path, per_page=1000))
     key = f"{KEY_PREFIX}0" if any(f"{KEY_PREFIX}0" in r.summary for r in runs) else "_step"
     ops = {"wandb_list_runs": lambda: compose_probe.list_runs(api, path),
