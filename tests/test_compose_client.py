@@ -162,3 +162,17 @@ def test_host_paths_map_into_the_container(tmp_path):
 def test_compose_env_passes_the_invoking_uid(monkeypatch):
     monkeypatch.delenv("TRAINER_UID", raising=False)
     assert compose.compose_env()["TRAINER_UID"] == str(os.getuid())
+
+
+def test_every_compose_command_starts_the_s3_server_of_env(tmp_path, monkeypatch):
+    env = tmp_path / ".env"
+    env.write_text("S3_SERVER=seaweedfs\n")
+    assert compose.s3_profile(env) == "seaweedfs"
+    monkeypatch.setattr(compose, "ENV_FILE", env)
+    cmd = compose.compose_cmd("up", "-d")
+    assert cmd[cmd.index("--profile") + 1] == "seaweedfs" and cmd[-2:] == ["up", "-d"]
+    env.write_text("S3_SERVER=\n")
+    assert compose.s3_profile(env) == "minio"  # the default
+    env.write_text("S3_SERVER=ceph\n")
+    with pytest.raises(UserError, match="S3_SERVER='ceph'"):
+        compose.s3_profile(env)
