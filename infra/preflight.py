@@ -86,7 +86,9 @@ def choose_mode(flag: str, env: Mapping[str, str], marker: str | None,
     if override not in (*MODES, "auto"):
         raise UserError(f"{OVERRIDE}={env.get(OVERRIDE)!r} in the environment: use native, compose or auto")
     if override != "auto":
-        return ModeChoice(override, f"{OVERRIDE}={override} in the environment")
+        other = (f"the last `make up` started the {marker} stack (.stack/mode), which this does not stop: "
+                 f"`{OVERRIDE}={marker} make down` stops it") if marker in MODES and marker != override else ""
+        return ModeChoice(override, f"{OVERRIDE}={override} in the environment", warning=other)
     if marker in MODES:
         return ModeChoice(marker, f"the last `make up` started the {marker} stack (.stack/mode; "
                                   f"`make clean` forgets it, {OVERRIDE}=native|compose overrides it)")

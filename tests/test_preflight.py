@@ -35,13 +35,18 @@ def test_failing_docker_info_says_why_how_to_fix_and_the_override():
     ("auto", {}, None, EngineProbe(True, True), "compose", "Docker engine answers"),
     ("auto", {}, None, EngineProbe(False, False), "native", "no `docker` command"),
     ("auto", {"STACK_MODE": "compose"}, None, None, "compose", "STACK_MODE=compose"),
-    ("auto", {"STACK_MODE": "Native"}, "compose", None, "native", "STACK_MODE=native"),
+    ("auto", {"STACK_MODE": "Native"}, "native", None, "native", "STACK_MODE=native"),
     ("auto", {}, "compose", None, "compose", ".stack/mode"),
     ("native", {"STACK_MODE": "compose"}, "compose", None, "native", "--mode native"),
 ])
 def test_who_decides(flag, env, marker, probe, mode, why):
     choice = preflight.choose_mode(flag, env, marker, (lambda: probe) if probe else never)
     assert choice.mode == mode and why in choice.why and not choice.warning
+
+
+def test_an_override_against_the_marker_says_the_other_stack_keeps_running():
+    choice = preflight.choose_mode("auto", {"STACK_MODE": "compose"}, "native", never)
+    assert choice.mode == "compose" and "`STACK_MODE=native make down` stops it" in choice.warning
 
 
 def test_a_bad_override_names_the_value():
