@@ -114,8 +114,8 @@ def marker_note(marker: str | None) -> str:
 
 # ------------------------------------------------------------------ checks before `docker compose up`
 
-# published ports: .env variable, service, default
-PORTS = (("POSTGRES_PORT", "postgres", 55432), ("S3_PORT", "minio", 59000), ("S3_CONSOLE_PORT", "minio", 59001),
+# published ports: .env variable, service ("s3": the S3_SERVER of .env), default
+PORTS = (("POSTGRES_PORT", "postgres", 55432), ("S3_PORT", "s3", 59000), ("S3_CONSOLE_PORT", "minio", 59001),
          ("MLFLOW_PORT", "mlflow", 5000), ("WANDB_PORT", "wandb", 8080))
 AIRPLAY_PORTS = (5000, 7000)  # macOS 12+ AirPlay Receiver (ControlCenter) listens on both
 
@@ -126,7 +126,11 @@ def port_findings(env: Mapping[str, str], running: set[str], system: str,
     bind = env.get("STACK_BIND_HOST") or "127.0.0.1"
     host = "0.0.0.0" if bind in ("0.0.0.0", "::") else bind
     found = []
+    s3 = env.get("S3_SERVER") or "minio"
     for key, service, default in PORTS:
+        service = s3 if service == "s3" else service
+        if service == "minio" and s3 != "minio":
+            continue  # MinIO's console: not published with SeaweedFS
         port = int(env.get(key) or default)
         if service in running or is_free(port, host):
             continue

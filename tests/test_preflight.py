@@ -95,6 +95,15 @@ def test_a_port_in_use_names_the_port_and_the_env_variable():
         assert preflight.port_findings(env, running={"mlflow"}, system="Linux") == []  # our own server holds it
 
 
+def test_the_s3_ports_follow_s3_server():
+    held = {59000, 59001}
+    env = {"S3_SERVER": "seaweedfs"}
+    (finding,) = preflight.port_findings(env, set(), "Linux", is_free=lambda port, host: port not in held)
+    assert "port 59000 (seaweedfs, S3_PORT in .env)" in finding.text  # the console port is not published
+    assert preflight.port_findings(env, {"seaweedfs"}, "Linux", is_free=lambda port, host: port != 59000) == []
+    assert len(preflight.port_findings({}, set(), "Linux", is_free=lambda port, host: port not in held)) == 2
+
+
 def test_port_5000_on_macos_names_airplay():
     (finding,) = preflight.port_findings({}, set(), "Darwin", is_free=lambda port, host: port != 5000)
     assert "MLFLOW_PORT" in finding.text and "AirPlay Receiver" in finding.text
