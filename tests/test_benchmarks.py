@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks import results, stats
-from benchmarks.profiles import get_profile
-from benchmarks.records import Arm, Figure, MicroSpec, TrainResult, TrainSpec, one, select, spec_from_json
-from benchmarks.report import render
+from benchmarks.core import results, stats
+from benchmarks.core.profiles import get_profile
+from benchmarks.core.records import Arm, Figure, MicroSpec, ScenarioName, TrainResult, TrainSpec, one, select, spec_from_json
+from benchmarks.reporting.report import render
 from trainer.paths import PROJECT_ROOT
 from trainer.errors import UserError
 
@@ -21,10 +21,10 @@ FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "results_v2.json"
 
 
 def test_percentiles_on_known_input():
-    p = stats.percentiles(range(1, 101))
-    assert p == {"p50": 50.5, "p95": pytest.approx(95.05), "p99": pytest.approx(99.01)}
+    s = stats.summarize(range(1, 101))
+    assert (s.p50, s.p95, s.p99) == (50.5, pytest.approx(95.05), pytest.approx(99.01))
     s = stats.summarize([2.0, 4.0, 6.0])
-    assert (s["n"], s["mean"], s["stdev"], s["min"], s["max"]) == (3, 4.0, 2.0, 2.0, 6.0)
+    assert (s.n, s.mean, s.stdev, s.min, s.max) == (3, 4.0, 2.0, 2.0, 6.0)
 
 
 def test_paired_difference_is_the_mean_per_round_difference_with_its_t_interval():
@@ -73,8 +73,8 @@ def test_specs_cross_the_process_boundary_typed():
 
 
 def test_figures_are_selected_by_field():
-    figs = [Figure("macro", "per_step_overhead", 5.0, "µs/step", 10, tracker="mlflow", style="tuned"),
-            Figure("macro", "per_step_overhead", 7.0, "µs/step", 10, tracker="wandb", style="tuned")]
+    figs = [Figure("macro", "per_step_overhead", 5.0, 10, tracker="mlflow", style="tuned"),
+            Figure("macro", "per_step_overhead", 7.0, 10, tracker="wandb", style="tuned")]
     assert one(figs, tracker="wandb").value == 7.0 and one(figs, tracker="none") is None
     assert len(select(figs, quantity="per_step_overhead")) == 2
     with pytest.raises(ValueError):
@@ -95,7 +95,7 @@ def test_another_schema_version_is_refused_with_a_clear_message(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps(suite))
     out = subprocess.run([sys.executable, "-m", "benchmarks", "report", str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "has schema_version 1; this version of the report reads schema_version 2" in out.stderr
+    assert "has schema_version 1; this version of the report reads schema_version 2 or 3" in out.stderr
     assert not (tmp_path / "comparison_report.md").exists()
 
 
@@ -116,7 +116,8 @@ def test_report_renders_from_a_stored_results_json(tmp_path):
 
 def test_quick_plan_fits_the_budget_and_pairs_ten_rounds():
     from benchmarks.runner import BUDGET_S, STACK_START_S, estimate_s
-    from benchmarks.scenarios import SCENARIOS, macro
+    from benchmarks.scenarios import macro
+    from benchmarks.scenarios.registry import SCENARIOS
     quick = get_profile("quick")
     assert quick.macro_rounds >= 10
     plan = macro.plan(quick)
@@ -163,16 +164,22 @@ def test_paired_interval_covers_a_known_effect_on_real_residuals(effect):
 def test_tiny_profile_end_to_end_on_the_native_stack(mlflow_env, xray_data, tmp_path):
     from benchmarks.runner import make_context, run_suite
     ctx = make_context(get_profile("tiny"), tmp_path, str(xray_data), "e2e", settings=mlflow_env.settings)
-    suite = run_suite(ctx, list(results.SCENARIOS))
+    suite = run_suite(ctx, list(ScenarioName))
     loaded = results.load(tmp_path / "e2e")
     assert loaded == json.loads(json.dumps(suite))
-    assert set(loaded["scenarios"]) == set(results.SCENARIOS)
+    assert set(loaded["scenarios"]) == set(ScenarioName)
     for name, sc in loaded["scenarios"].items():
         assert sc["status"] in ("measured", "partial"), f"{name}: {sc.get('error')}"
         assert sc["figures"], name
         assert all(f["n"] >= 1 and f["unit"] is not None for f in sc["figures"]), name
         assert not sc["failed_trials"], (name, sc["failed_trials"])
     figs = results.all_figures(loaded)
+    for f in figs:  # every interval figure carries the samples it comes from
+        assert f.low is None or f.samples or f.interval == stats.Interval.PROJECTION, f
+    head = one(figs, quantity="per_step_overhead", tracker="mlflow", style="tuned", family="metrics",
+               system_metrics=False, scale=1.0)
+    again = stats.interval(head.interval, head.samples)  # a headline interval, recomputed from results.json alone
+    assert (again.value, again.low, again.high) == pytest.approx((head.value, head.low, head.high))
     for tracker in ("mlflow", "wandb"):
         for style in ("naive", "tuned"):
             f = one(figs, quantity="per_step_overhead", tracker=tracker, style=style, family="metrics",

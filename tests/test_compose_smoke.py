@@ -67,7 +67,7 @@ def test_the_wandb_server_figures_are_measured_against_wandb_local(stack, tmp_pa
     """benchmarks/scenarios/wandb_server.py against the real server: setup on a scratch container,
     volume bytes per run, list and history through wandb.Api, K writers read back with nothing lost."""
     from benchmarks.context import Context
-    from benchmarks.profiles import get_profile
+    from benchmarks.core.profiles import get_profile
     from benchmarks.scenarios import wandb_server as ws
     env = {k: v or "" for k, v in dotenv_values(ENV_FILE).items()}
     if not (env.get("WANDB_API_KEY") and (env.get("WANDB_LICENSE") or compose.licence_in_ui(env))):

@@ -9,8 +9,9 @@ import time
 import pytest
 
 from benchmarks.context import Context
-from benchmarks.profiles import get_profile
-from benchmarks.records import Figure, ScenarioResult
+from benchmarks.core.profiles import get_profile
+from benchmarks.core.quantities import Quantity
+from benchmarks.core.records import Figure, ScenarioResult
 from benchmarks.scenarios import wandb_server as ws
 from infra.settings import load_settings
 from trainer.trackers.wandb_reader import read_folder
@@ -25,7 +26,7 @@ def ctx_for(tmp_path, stack: str, wandb: str, key: str = "") -> Context:
 
 
 def mlflow_result() -> ScenarioResult:
-    return ScenarioResult([Figure("query", "latency", 1.0, "ms", 3, tracker="mlflow")], notes=["n"])
+    return ScenarioResult([Figure("query", Quantity.LATENCY, 1.0, 3, tracker="mlflow")], notes=["n"])
 
 
 @pytest.mark.parametrize("scenario", ws.PARTS)

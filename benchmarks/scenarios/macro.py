@@ -13,44 +13,50 @@ model once per run.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from benchmarks.context import TrialError
-from benchmarks.records import PHASES, Arm, Figure, ScenarioResult, StepProbeSpec, TrainResult, TrainSpec
-from benchmarks.stats import (Estimate, holm, mean_interval, paired_bootstrap, paired_difference, paired_ratio_pct,
+from benchmarks.core.quantities import Quantity
+from benchmarks.reporting import plots
+from benchmarks.scenarios.protocol import Scenario
+from benchmarks.core.records import (PHASES, Arm, Family, Figure, ScenarioName, ScenarioResult, StepProbeSpec,
+                                     TrainResult, TrainSpec, select, versus)
+from benchmarks.core.stats import (Estimate, Interval, holm, mean_interval, paired_bootstrap, paired_difference, paired_ratio_pct,
                               shuffled_rounds, stability_warnings)
-from trainer.config import LOG_STYLES
+from trainer.vocab import Style, TrackerName
 
 NONE = Arm()
-TRACKED_STYLES = tuple(s for s in ("naive", "tuned", "deferred") if s in LOG_STYLES)
-METRIC_ARMS = (NONE, *(Arm(t, s) for t in ("mlflow", "wandb") for s in TRACKED_STYLES))
-WARMUP_ARMS = (NONE, Arm("mlflow", "tuned"), Arm("wandb", "tuned"))
-SCENARIO = "macro"
+TRACKED_STYLES = Style.benchmarked()
+METRIC_ARMS = (NONE, *(Arm(t, s) for t in TrackerName.compared() for s in TRACKED_STYLES))
+WARMUP_ARMS = (NONE, *(Arm(t, Style.TUNED) for t in TrackerName.compared()))
+NAME = ScenarioName.MACRO
 FIXED_PHASES = tuple(p for p in PHASES if p != "loop")
 ORDER_SEED = 20261127
 # Seconds per trial on the project's 2-core machine (native stack, real data), from the measured
 # run quick1 (2026-11-27): the loop, and everything else a trial costs (fork, data, phases, exit).
 # Only used to plan the progress bar and the time estimate.
 EST_LOOP_S_PER_EPOCH_64PX = 0.8
-EST_FIXED_S = {"none": 1.9, "mlflow": 2.6, "wandb": 3.2}
+EST_FIXED_S = {TrackerName.NONE: 1.9, TrackerName.MLFLOW: 2.6, TrackerName.WANDB: 3.2}
 EST_FULL_EXTRA_S = 2.5
 
 
 def extra_arms(p) -> tuple[Arm, ...]:
     """Run in the first `extra_rounds` rounds only: equal full work, system metrics on, the longer job."""
-    full = tuple(Arm(t, "tuned", family="full") for t in ("mlflow", "wandb"))
-    sysm = tuple(Arm(t, "tuned", system_metrics=True) for t in ("mlflow", "wandb"))
-    longer = tuple(Arm(t, "tuned", epochs_factor=p.long_factor) if t != "none" else Arm(epochs_factor=p.long_factor)
-                   for t in ("none", "mlflow", "wandb"))
+    full = tuple(Arm(t, Style.TUNED, family=Family.FULL) for t in TrackerName.compared())
+    sysm = tuple(Arm(t, Style.TUNED, system_metrics=True) for t in TrackerName.compared())
+    longer = tuple(Arm(t, Style.TUNED, epochs_factor=p.long_factor) if t != TrackerName.NONE else Arm(epochs_factor=p.long_factor)
+                   for t in TrackerName.single())
     return full + sysm + longer
 
 
 def estimate_s(p, arm: Arm) -> float:
     loop = EST_LOOP_S_PER_EPOCH_64PX * p.epochs * arm.epochs_factor * (p.image_size / 64) ** 2
-    return loop + EST_FIXED_S[arm.tracker] + (EST_FULL_EXTRA_S if arm.family == "full" else 0)
+    return loop + EST_FIXED_S[arm.tracker] + (EST_FULL_EXTRA_S if arm.family == Family.FULL else 0)
 
 
 def plan(p) -> list[tuple[int, Arm]]:
@@ -122,30 +128,40 @@ def step_probe(ctx) -> list[float]:
     return ctx.trial(spec, f"step-time probe at {p.probe_image_size} px", weight=5).step_s
 
 
-def figure(ctx, arm: Arm, quantity: str, est: Estimate, unit: str, **extra) -> Figure:
-    return Figure(SCENARIO, quantity, est.value, unit, est.n, tracker=arm.tracker, style=arm.style,
-                  family=arm.family, system_metrics=arm.system_metrics, low=est.low, high=est.high, p=est.p, mode=ctx.mode.label(arm.tracker),
-                  indicative=est.n < 10, **extra)
+def figure(ctx, arm: Arm, quantity: Quantity, est: Estimate, **extra) -> Figure:
+    return Figure.estimated(NAME, quantity, est, tracker=arm.tracker, style=arm.style, family=arm.family,
+                            system_metrics=arm.system_metrics, mode=ctx.mode.label(arm.tracker), **extra)
+
+
+HOLM_FAMILIES = (Quantity.PER_STEP_OVERHEAD, Quantity.FIXED_COST, Quantity.JOB_OVERHEAD, Quantity.STYLE_DIFFERENCE)
+
+
+def holm_by_quantity(figures: list[Figure]) -> list[Figure]:
+    """The one significance rule: each p-value Holm-adjusted across every figure of its quantity in this
+    scenario (the family is named in the figure's detail)."""
+    out = list(figures)
+    for q in HOLM_FAMILIES:
+        idx = [i for i, f in enumerate(out) if f.quantity == q and f.p is not None]
+        family = f"Holm across the {len(idx)} {q.label} figures of this run"
+        for i, p_adj in zip(idx, holm([out[i].p for i in idx])):
+            out[i] = dataclasses.replace(out[i], p=p_adj, detail={**out[i].detail, "holm_family": family})
+    return out
 
 
 def per_step_figures(ctx, rounds: Rounds, arms: list[Arm]) -> list[Figure]:
-    """Extra loop time per optimizer step vs the arm's baseline, µs, Holm-corrected across `arms`."""
-    ests = []
+    """Extra loop time per optimizer step vs the arm's baseline, µs (Holm-adjusted later, with its family)."""
+    out = []
     for arm in arms:
         pairs = rounds.pairs(arm.baseline(), arm)
-        ests.append(paired_difference([b.phases["loop"] for b, _ in pairs], [t.phases["loop"] for _, t in pairs],
-                                      [t.steps / 1e6 for _, t in pairs]) if pairs else None)
-    adjusted = holm([e.p if e else None for e in ests])
-    out = []
-    for arm, est, p_adj in zip(arms, ests, adjusted):
-        if est is None:
+        if not pairs:
             continue
-        diffs = [(t.phases["loop"] - b.phases["loop"]) / t.steps * 1e6 for b, t in rounds.pairs(arm.baseline(), arm)]
-        boot = paired_bootstrap(diffs)
+        est = paired_difference([b.phases["loop"] for b, _ in pairs], [t.phases["loop"] for _, t in pairs],
+                                [t.steps / 1e6 for _, t in pairs])
+        boot = paired_bootstrap(est.samples)
         label = (f"{arm.name}: extra loop time per optimizer step vs "
                  f"{'system metrics off' if arm.system_metrics else 'no tracker'}")
-        out.append(figure(ctx, arm, "per_step_overhead", Estimate(est.value, est.low, est.high, p_adj, est.n), "µs/step",
-                          subject=arm.name, scale=float(arm.epochs_factor), label=label,
+        out.append(figure(ctx, arm, Quantity.PER_STEP_OVERHEAD, est, subject=arm.name,
+                          scale=float(arm.epochs_factor), label=label,
                           detail={"bootstrap_low": boot[0], "bootstrap_high": boot[1]} if boot else {}))
     return out
 
@@ -160,7 +176,7 @@ def fixed_cost_figures(ctx, rounds: Rounds, arm: Arm) -> list[Figure]:
         def seconds(r: TrainResult) -> float:
             return sum(r.phases[q] for q in FIXED_PHASES) if phase == "total" else r.phases[phase]
         est = paired_difference([seconds(b) for b, _ in pairs], [seconds(t) for _, t in pairs])
-        out.append(figure(ctx, arm, "fixed_cost", est, "s", subject=phase, label=f"{arm.name}: per-run {phase} cost"))
+        out.append(figure(ctx, arm, Quantity.FIXED_COST, est, subject=phase, label=f"{arm.name}: per-run {phase} cost"))
     return out
 
 
@@ -170,7 +186,7 @@ def job_overhead(ctx, rounds: Rounds, arm: Arm, steps: int) -> Figure | None:
         return None
     est = paired_ratio_pct([b.job_s for b, _ in pairs], [t.job_s for _, t in pairs])
     job = f"{ctx.profile.epochs * arm.epochs_factor} epochs at {ctx.profile.image_size} px, {steps} steps"
-    return figure(ctx, arm, "job_overhead", est, "%", subject=arm.name, scale=float(steps),
+    return figure(ctx, arm, Quantity.JOB_OVERHEAD, est, subject=arm.name, scale=float(steps),
                   label=f"{arm.name}: whole-job overhead, measured job ({job})")
 
 
@@ -180,20 +196,24 @@ class Model:
     fixed_s: Estimate
     per_step_s: Estimate
 
-    def pct(self, steps: float, step_s: float, base_fixed_s: float = 0.0) -> tuple[float, float, float]:
-        """Point, low, high: the interval combines the two intervals' ends (conservative)."""
-        def at(fixed: float, per_step: float) -> float:
-            return (fixed + per_step * steps) / (base_fixed_s + step_s * steps) * 100
-        return (at(self.fixed_s.value, self.per_step_s.value), at(self.fixed_s.low, self.per_step_s.low),
-                at(self.fixed_s.high, self.per_step_s.high))
+    def pct(self, steps: float, step_s: float | Estimate, base_fixed_s: float = 0.0) -> tuple[float, float, float]:
+        """Point, low, high: the interval combines the intervals' ends (conservative), the step time's too
+        when it is an estimate (a longer step makes the same cost a smaller share)."""
+        t = step_s if isinstance(step_s, Estimate) else Estimate(step_s, step_s, step_s, None, 1)
+
+        def at(fixed: float, per_step: float, step: float) -> float:
+            return (fixed + per_step * steps) / (base_fixed_s + step * steps) * 100
+        return (at(self.fixed_s.value, self.per_step_s.value, t.value),
+                at(self.fixed_s.low, self.per_step_s.low, t.high), at(self.fixed_s.high, self.per_step_s.high, t.low))
 
 
-def model_for(rounds: Rounds, arm: Arm) -> Model | None:
-    pairs = rounds.pairs(NONE, arm)
-    if not pairs:
+def model_for(rounds: Rounds, arm: Arm, fixed_arm: Arm | None = None) -> Model | None:
+    """The per-step cost of `arm` and the fixed cost of `fixed_arm` (default: the same arm), each against `none`."""
+    pairs, fixed_pairs = rounds.pairs(NONE, arm), rounds.pairs(NONE, fixed_arm or arm)
+    if not pairs or not fixed_pairs:
         return None
-    fixed = paired_difference([sum(b.phases[q] for q in FIXED_PHASES) for b, _ in pairs],
-                              [sum(t.phases[q] for q in FIXED_PHASES) for _, t in pairs])
+    fixed = paired_difference([sum(b.phases[q] for q in FIXED_PHASES) for b, _ in fixed_pairs],
+                              [sum(t.phases[q] for q in FIXED_PHASES) for _, t in fixed_pairs])
     per_step = paired_difference([b.phases["loop"] for b, _ in pairs], [t.phases["loop"] for _, t in pairs],
                                  [t.steps for _, t in pairs])
     return Model(fixed, per_step)
@@ -204,25 +224,30 @@ FORMULA = "overhead % = (F + d x S) / (t x S) x 100, F fixed per-run seconds, d 
 
 
 def projections(ctx, rounds: Rounds, probe_s: list[float], train_images: int) -> list[Figure]:
-    """The model applied to the seed's job: S = epochs x ceil(train images / batch)."""
+    """The model applied to the seed's job: S = epochs x ceil(train images / batch). The seed's job logs files
+    and the model, so F is the full-work arm's fixed cost; t is the probe's mean step time with its interval."""
     p = ctx.profile
     steps = p.seed_epochs * math.ceil(train_images / p.batch_size)
-    step_s = float(np.median(probe_s))
+    step = mean_interval(probe_s)
+    assumption = (f"assumes the per-step cost measured at {p.image_size} px holds at {p.seed_image_size} px "
+                  "(logging does not depend on image size; not measured here)")
     out = []
     for arm in METRIC_ARMS[1:]:
-        model = model_for(rounds, arm)
+        model = model_for(rounds, arm, Arm(arm.tracker, Style.TUNED, family=Family.FULL))
         if model is None:
             continue
-        value, low, high = model.pct(steps, step_s)
-        out.append(Figure(SCENARIO, "job_overhead_projected", value, "%", model.per_step_s.n, tracker=arm.tracker,
+        value, low, high = model.pct(steps, step)
+        out.append(Figure(NAME, Quantity.JOB_OVERHEAD_PROJECTED, value, model.per_step_s.n, tracker=arm.tracker,
                           style=arm.style, family=arm.family, subject=arm.name, scale=float(steps), low=low, high=high,
-                          mode=ctx.mode.label(arm.tracker),
+                          interval=Interval.PROJECTION, mode=ctx.mode.label(arm.tracker),
                           label=f"{arm.name}: projected overhead of the seed's job ({p.seed_epochs} epochs at "
-                                f"{p.seed_image_size} px, {steps} steps)",
-                          detail={"formula": FORMULA, "step_s": step_s, "step_s_origin":
+                                f"{p.seed_image_size} px, {steps} steps, files and model logged); {assumption}",
+                          detail={"formula": FORMULA, "step_s": step.value, "step_s_low": step.low,
+                                  "step_s_high": step.high, "step_s_origin":
                                   f"probe: {len(probe_s)} untracked steps at {p.probe_image_size} px on "
-                                  f"{ctx.mode.device.upper()}, this run",
-                                  "fixed_s": model.fixed_s.value, "per_step_s": model.per_step_s.value,
+                                  f"{ctx.mode.device.upper()}, this run (mean, t-interval)",
+                                  "fixed_s": model.fixed_s.value, "fixed_s_origin": "tuned full-work arm vs none",
+                                  "per_step_s": model.per_step_s.value, "assumption": assumption,
                                   "note": "training steps only: validation and test evaluation are not in t x S, "
                                           "so this is an upper bound"}))
     return out
@@ -233,8 +258,8 @@ def model_checks(ctx, rounds: Rounds) -> list[Figure]:
     p = ctx.profile
     out = []
     base_long = Arm(epochs_factor=p.long_factor)
-    for tracker in ("mlflow", "wandb"):
-        arm, long_arm = Arm(tracker, "tuned"), Arm(tracker, "tuned", epochs_factor=p.long_factor)
+    for tracker in TrackerName.compared():
+        arm, long_arm = Arm(tracker, Style.TUNED), Arm(tracker, Style.TUNED, epochs_factor=p.long_factor)
         model, measured = model_for(rounds, arm), rounds.pairs(base_long, long_arm)
         if model is None or not measured:
             continue
@@ -243,7 +268,7 @@ def model_checks(ctx, rounds: Rounds) -> list[Figure]:
         none_fixed = float(np.mean([sum(b.phases[q] for q in FIXED_PHASES) for b, _ in measured]))
         predicted, _, _ = model.pct(steps, none_loop / steps, none_fixed)
         est = paired_ratio_pct([b.job_s for b, _ in measured], [t.job_s for _, t in measured])
-        out.append(Figure(SCENARIO, "model_check", predicted, "%", est.n, tracker=tracker, style="tuned",
+        out.append(Figure(NAME, Quantity.MODEL_CHECK, predicted, est.n, tracker=tracker, style=Style.TUNED,
                           subject=long_arm.name, scale=float(steps), low=est.low, high=est.high,
                           mode=ctx.mode.label(tracker), indicative=est.n < 10,
                           label=f"{long_arm.name}: overhead predicted from the {p.epochs}-epoch model vs measured",
@@ -254,8 +279,8 @@ def model_checks(ctx, rounds: Rounds) -> list[Figure]:
 def style_differences(ctx, rounds: Rounds) -> list[Figure]:
     """Per-step difference between two styles of one tracker, paired by round (tuned - naive, deferred - tuned)."""
     out = []
-    for tracker in ("mlflow", "wandb"):
-        for a, b in (("naive", "tuned"), ("tuned", "deferred")):
+    for tracker in TrackerName.compared():
+        for a, b in ((Style.NAIVE, Style.TUNED), (Style.TUNED, Style.DEFERRED)):
             if b not in TRACKED_STYLES:
                 continue
             pairs = rounds.pairs(Arm(tracker, a), Arm(tracker, b))
@@ -263,20 +288,20 @@ def style_differences(ctx, rounds: Rounds) -> list[Figure]:
                 continue
             est = paired_difference([x.phases["loop"] for x, _ in pairs], [y.phases["loop"] for _, y in pairs],
                                     [y.steps / 1e6 for _, y in pairs])
-            out.append(Figure(SCENARIO, "style_difference", est.value, "µs/step", est.n, tracker=tracker, style=b,
-                              subject=f"{b}-{a}", low=est.low, high=est.high, p=est.p,
-                              mode=ctx.mode.label(tracker), label=f"{tracker}: {b} minus {a}, per step"))
+            out.append(Figure.estimated(NAME, Quantity.STYLE_DIFFERENCE, est, tracker=tracker, style=b,
+                                        subject=versus(b, a), mode=ctx.mode.label(tracker),
+                                        label=f"{tracker}: {b} minus {a}, per step"))
     return out
 
 
 def resolution(ctx, figures: list[Figure]) -> list[Figure]:
     """What this machine resolves per step: the median half-width of the metrics-only arms' intervals.
     A difference smaller than this is not seen by this benchmark here."""
-    widths = [(f.high - f.low) / 2 for f in figures if f.quantity == "per_step_overhead" and f.family == "metrics"
+    widths = [(f.high - f.low) / 2 for f in figures if f.quantity == Quantity.PER_STEP_OVERHEAD and f.family == Family.METRICS
               and not f.system_metrics and f.low is not None]
     if not widths:
         return []
-    return [Figure(SCENARIO, "resolution", float(np.median(widths)), "µs/step", len(widths),
+    return [Figure(NAME, Quantity.RESOLUTION, float(np.median(widths)), len(widths),
                    mode=ctx.mode.label(), label="per-step resolution here: median half-width of the metrics-only "
                                                 "arms' 95% intervals")]
 
@@ -290,13 +315,13 @@ def plain_figures(ctx, rounds: Rounds, arms: list[Arm]) -> list[Figure]:
             continue
         for phase in PHASES:
             est = mean_interval([r.phases[phase] for r in rows])
-            out.append(figure(ctx, arm, "phase_time", Estimate(est.value, est.low, est.high, None, est.n), "s",
+            out.append(figure(ctx, arm, Quantity.PHASE_TIME, dataclasses.replace(est, p=None),
                               subject=phase, label=f"{arm.name}: {phase} phase"))
-        out.append(Figure(SCENARIO, "images_per_s", float(np.mean([r.images_per_s for r in rows])), "images/s",
+        out.append(Figure(NAME, Quantity.IMAGES_PER_S, float(np.mean([r.images_per_s for r in rows])),
                           len(rows), tracker=arm.tracker, style=arm.style, family=arm.family,
                           system_metrics=arm.system_metrics, subject=arm.name,
                           mode=ctx.mode.label(arm.tracker)))
-        out.append(Figure(SCENARIO, "test_accuracy", float(np.mean([r.test_accuracy for r in rows])), "",
+        out.append(Figure(NAME, Quantity.TEST_ACCURACY, float(np.mean([r.test_accuracy for r in rows])),
                           len(rows), tracker=arm.tracker, style=arm.style, family=arm.family,
                           system_metrics=arm.system_metrics, subject=arm.name,
                           mode=ctx.mode.label(arm.tracker), label=f"{arm.name}: test accuracy of the timed job",
@@ -321,6 +346,7 @@ def run(ctx) -> ScenarioResult:
     figures += projections(ctx, rounds, probe, train_images) if train_images else []
     figures += model_checks(ctx, rounds) + style_differences(ctx, rounds) + resolution(ctx, figures)
     figures += plain_figures(ctx, rounds, [NONE, *tracked, *extras])
+    figures = holm_by_quantity(figures)
     notes = [f"Job: {p.epochs} epoch(s) at {p.image_size}x{p.image_size}, batch {p.batch_size}, on {ctx.data}; "
              f"{steps} optimizer steps. {p.macro_warmup} warm-up round(s) discarded; {p.macro_rounds} measured paired "
              f"rounds of {', '.join(a.name for a in METRIC_ARMS)}; the full family, system-metrics arms and the "
@@ -328,17 +354,38 @@ def run(ctx) -> ScenarioResult:
              + (" (indicative: fewer than 10 rounds)." if p.indicative_extras else "."),
              "Per-step overhead = (tracked loop - untracked loop) / steps, paired by round; the loop includes "
              "validation, checkpoint saves and the per-epoch logging, amortised over the steps. Intervals: paired "
-             "t, 95%; p-values Holm-corrected across the arms of one family. Client and servers on one "
+             "t, 95%, per figure; p-values Holm-adjusted across every figure of one quantity in this run (the family is "
+             "named in each figure's detail), and 'significant' means adjusted p < 0.05. Client and servers on one "
              f"{ctx.mode.device.upper()} machine.",
              "Metrics-only arms log the same values and no files; full arms log the same files, a test-predictions "
              "table (MLflow log_table, W&B Table), an image grid (log_image, wandb.Image), confusion matrix and "
              "ROC (log_figure, wandb.plot) and the model. MLflow tuned = async logging with "
              "MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS=1, flushed once at the end; W&B tuned = one log per step.",
              f"Projection: {FORMULA}; t from {len(probe)} untracked steps at {p.probe_image_size} px measured in "
-             "this run (median)."]
+             "this run (mean, its t-interval carried into the projection's); F from the tuned full-work arm, "
+             "because the seed's job logs files and the model."]
     for arm in [NONE, *tracked]:
         notes += stability_warnings([row[arm.name].phases["loop"] for row in rounds.rows.values() if arm.name in row],
                                     f"{arm.name} loop time")
     data = {"order_seed": ORDER_SEED, "orders": orders, "probe_step_s": probe,
             "rounds": {str(r): {name: res.__dict__ for name, res in row.items()} for r, row in rounds.rows.items()}}
     return ScenarioResult(figures=figures, notes=notes, data=data, failed_trials=rounds.failed)
+
+
+def plot(sc: ScenarioResult, out: Path) -> list[str]:
+    steps = select(sc.figures, quantity=Quantity.PER_STEP_OVERHEAD, scale=1.0)
+    fixed = select(sc.figures, quantity=Quantity.FIXED_COST, subject="total", system_metrics=False)
+    if not steps:
+        return []
+    fig, (a, b) = plots.plt.subplots(1, 2, figsize=(11, 4))
+    plots.bars(a, steps, "µs per optimizer step", "Per-step overhead vs its baseline, 95% paired t-interval")
+    b.bar([f"{f.tracker}-{f.style}" + ("-full" if f.family == Family.FULL else "") for f in fixed], [f.value for f in fixed],
+          yerr=[[f.value - f.low for f in fixed], [f.high - f.value for f in fixed]], capsize=5,
+          color=[plots.COLORS[f.tracker] for f in fixed])
+    b.set_ylabel("seconds per run")
+    b.set_title("Fixed per-run cost (start + report + finish), 95% CI", fontsize=10)
+    b.tick_params(axis="x", labelrotation=25, labelsize=8)
+    return [plots.save_figure(fig, out / "macro.png").name]
+
+
+SCENARIO = Scenario(NAME, "Logging overhead, macro", planned_trials, weight, run, plot)

@@ -3,18 +3,24 @@
 stack and data are never touched); SDK first run per tracker in fresh processes."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import time
 
+from benchmarks.core.quantities import Quantity
+from benchmarks.reporting import plots
 from benchmarks.scenarios import wandb_server
-from benchmarks.records import Figure, FirstRunSpec, ScenarioResult
-from benchmarks.stats import summarize
+from benchmarks.scenarios.protocol import Scenario
+from benchmarks.core.records import ScenarioName, select, Figure, FirstRunSpec, ScenarioResult
+from benchmarks.core.stats import mean_interval
 from infra.native import NativeStack, scratch_stack
+from trainer.vocab import TrackerName
 
-TRACKERS = ("mlflow", "wandb")
+TRACKERS = TrackerName.compared()
 
 
-SCENARIO = "setup"
-START_QUANTITY = {"cold": "cold_start", "warm": "warm_start"}  # after clean / after down
+NAME = ScenarioName.SETUP
+START_QUANTITY = {"cold": Quantity.COLD_START, "warm": Quantity.WARM_START}  # after clean / after down
 
 
 def planned_trials(p) -> int:
@@ -49,10 +55,8 @@ def stack_starts(ctx) -> tuple[list[Figure], dict]:
     figures = []
     for kind, per in samples.items():
         for service, values in per.items():
-            s = summarize(values)
-            figures.append(Figure(SCENARIO, START_QUANTITY[kind], s["mean"], "s", s["n"], subject=service,
-                                  mode=ctx.mode.label(), label=f"{service}: {kind} start to healthy",
-                                  detail={"stdev": s["stdev"], "min": s["min"], "max": s["max"]}))
+            figures.append(Figure.estimated(NAME, START_QUANTITY[kind], mean_interval(values), subject=service,
+                                            mode=ctx.mode.label(), label=f"{service}: {kind} start to healthy"))
     return figures, samples
 
 
@@ -61,15 +65,14 @@ def first_runs(ctx) -> tuple[list[Figure], dict]:
     for tracker in TRACKERS:
         spec = FirstRunSpec(tracker=tracker, experiment=ctx.experiment, out_dir=str(ctx.out / "first-run"))
         rows = [ctx.trial(spec, f"{tracker} first run {i + 1}/{ctx.profile.first_run_repeats}",
-                          weight=3 if tracker == "mlflow" else 18)
+                          weight=3 if tracker == TrackerName.MLFLOW else 18)
                 for i in range(ctx.profile.first_run_repeats)]
         raw[tracker] = [r.__dict__ for r in rows]
         for part in ("import_s", "init_s", "first_metric_s", "finish_s", "total_s"):
-            s = summarize([getattr(row, part) for row in rows])
-            figures.append(Figure(SCENARIO, "first_run", s["mean"], "s", s["n"], tracker=tracker,
-                                  subject=part[:-2], mode=ctx.mode.label(tracker),
-                                  label=f"{tracker} SDK first run: {part[:-2].replace('_', ' ')}",
-                                  detail={"stdev": s["stdev"]}))
+            est = mean_interval([getattr(row, part) for row in rows])
+            figures.append(Figure.estimated(NAME, Quantity.FIRST_RUN, est, tracker=tracker,
+                                            subject=part[:-2], mode=ctx.mode.label(tracker),
+                                            label=f"{tracker} SDK first run: {part[:-2].replace('_', ' ')}"))
     return figures, raw
 
 
@@ -83,4 +86,24 @@ def run(ctx) -> dict:
              + ("'first metric readable' means the history row is in the local .wandb file."
                 if ctx.wandb_mode == "offline" else "'first metric readable' means the server returns it.")]
     return wandb_server.extend(ctx, ScenarioResult(stack_figures + sdk_figures, notes=notes,
-                                                   data={"stack": stack_raw, "first_run": sdk_raw}), SCENARIO)
+                                                   data={"stack": stack_raw, "first_run": sdk_raw}), NAME)
+
+
+def plot(sc: ScenarioResult, out: Path) -> list[str]:
+    cold, warm = select(sc.figures, quantity=Quantity.COLD_START), select(sc.figures, quantity=Quantity.WARM_START)
+    cold = [f for f in cold if f.subject != "total"]
+    if not cold:
+        return []
+    warm_by = {f.subject: f.value for f in warm}
+    fig, ax = plots.plt.subplots(figsize=(6, 3.2))
+    x = range(len(cold))
+    ax.bar([i - 0.2 for i in x], [f.value for f in cold], 0.4, label="cold (after clean)")
+    ax.bar([i + 0.2 for i in x], [warm_by.get(f.subject, 0) for f in cold], 0.4, label="warm (after down)")
+    ax.set_xticks(list(x), [f.subject for f in cold])
+    ax.set_ylabel("seconds to healthy")
+    ax.set_title("Stack start per service", fontsize=10)
+    ax.legend()
+    return [plots.save_figure(fig, out / "setup.png").name]
+
+
+SCENARIO = Scenario(NAME, "Setup time", planned_trials, weight, run, plot)

@@ -19,12 +19,14 @@ from typing import Callable
 
 import yaml
 
-from benchmarks.load_writer import KEY_PREFIX, step_values
-from benchmarks.records import Figure, ScenarioResult
-from benchmarks.stats import summarize
+from benchmarks.core.quantities import Quantity
+from benchmarks.core.records import Figure, ScenarioName, ScenarioResult
+from benchmarks.core.stats import mean_interval, summarize
+from benchmarks.scenarios.load_writer import KEY_PREFIX, step_values
 from infra import compose_probe
 from infra.compose import COMPOSE_FILE
 from infra.process import free_port
+from trainer.vocab import TrackerName
 
 WHERE = "W&B server (compose)"
 NO_DOCKER = "not measured (no Docker): wandb/local is a container image; start the compose stack with Docker"
@@ -47,8 +49,8 @@ def server_of(ctx) -> Server | None:
     return Server(env["WANDB_BASE_URL"], env["WANDB_API_KEY"])
 
 
-def figure(ctx, scenario: str, quantity: str, value: float, unit: str, n: int, label: str, **extra) -> Figure:
-    return Figure(scenario, quantity, value, unit, n, tracker="wandb", mode=ctx.mode.label("wandb"),
+def figure(ctx, scenario: ScenarioName, quantity: Quantity, value: float, n: int, label: str, **extra) -> Figure:
+    return Figure(scenario, quantity, value, n, tracker=TrackerName.WANDB, mode=ctx.mode.label(TrackerName.WANDB),
                   label=f"{WHERE}: {label}", **extra)
 
 
@@ -102,13 +104,11 @@ def setup_figures(ctx) -> list[Figure]:
 
 
 def setup_from_samples(ctx, samples: dict[str, list[float]]) -> list[Figure]:
-    quantity = {"cold": "cold_start", "warm": "warm_start"}
-    out = []
-    for kind, values in samples.items():
-        s = summarize(values)
-        out.append(figure(ctx, "setup", quantity[kind], s["mean"], "s", s["n"], f"wandb/local {kind} start to /ready",
-                          subject="wandb", detail={"stdev": s["stdev"], "min": s["min"], "max": s["max"]}))
-    return out
+    quantity = {"cold": Quantity.COLD_START, "warm": Quantity.WARM_START}
+    return [Figure.estimated(ScenarioName.SETUP, quantity[kind], mean_interval(values), tracker=TrackerName.WANDB,
+                             subject="wandb", mode=ctx.mode.label(TrackerName.WANDB),
+                             label=f"{WHERE}: wandb/local {kind} start to /ready")
+            for kind, values in samples.items()]
 
 
 # ------------------------------------------------------------------ writers: storage and load
@@ -191,7 +191,8 @@ def storage_figures(ctx, server: Server) -> list[Figure]:
         ctx.step(f"W&B server run {i + 1}/{runs} for its volume bytes")
         write_runs([WriterOrder(server.base_url, server.api_key, ctx.experiment, writer=i, steps=steps)])
     after = volume_bytes()
-    return [figure(ctx, "storage", "server_bytes_per_run", (after.get(k, 0) - before.get(k, 0)) / runs, "B", runs,
+    return [figure(ctx, ScenarioName.STORAGE, Quantity.SERVER_VOLUME_BYTES_PER_RUN,
+                   (after.get(k, 0) - before.get(k, 0)) / runs, runs,
                    f"volume bytes per run ({steps} steps x {VALUES_PER_STEP} values), {'all of /vol' if k == 'total' else k}",
                    subject=k, detail={"before": before.get(k, 0), "after": after.get(k, 0)})
             for k in sorted(after)]
@@ -213,10 +214,10 @@ def load_figures(ctx, server: Server) -> list[Figure]:
 def load_level_figures(ctx, k: int, got: Delivery, span_s: float) -> list[Figure]:
     """One level's throughput and read-back, named as the MLflow load figures are; the subject keeps
     them apart from MLflow's (the report selects those by subject)."""
-    return [figure(ctx, "load", "points_per_s_at_k", got.attempted / span_s, "points/s", k,
+    return [figure(ctx, ScenarioName.LOAD, Quantity.POINTS_PER_S_AT_K, got.attempted / span_s, k,
                    f"{k} writers, points/s (common start to the last finish)", scale=float(k),
                    subject=SUBJECT, detail={"seconds": span_s}),
-            *(figure(ctx, "load", f"points_{what}", getattr(got, what), "points", got.attempted,
+            *(figure(ctx, ScenarioName.LOAD, Quantity(f"points_{what}"), getattr(got, what), got.attempted,
                      f"{k} writers: points {what} (read back through wandb.Api)", scale=float(k), subject=SUBJECT)
               for what in ("stored", "lost", "duplicated"))]
 
@@ -248,9 +249,9 @@ def query_figures(ctx, server: Server) -> list[Figure]:
     for op, fn in ops.items():
         ctx.step(f"W&B server: {op}")
         s = summarize([x * 1000 for x in timed(fn, ctx.profile.query_repeats)])
-        out.append(figure(ctx, "query", "latency", s["p50"], "ms", s["n"],
+        out.append(figure(ctx, ScenarioName.QUERY, Quantity.LATENCY, s.p50, s.n,
                           f"{op.removeprefix('wandb_').replace('_', ' ')} through wandb.Api, {len(runs)} runs (p50)",
-                          subject=op, scale=float(len(runs)), detail={"p95": s["p95"]}))
+                          subject=op, scale=float(len(runs)), detail={"p95": s.p95}))
     return out
 
 
