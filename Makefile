@@ -121,3 +121,13 @@ k8s-render: setup k8s-env
 ## Remove old benchmark results folders, keeping the newest KEEP (default 5) and results/latest
 results-prune: setup
 	$(PY) -m benchmarks prune --keep $(or $(KEEP),5)
+
+.PHONY: wandb-setup
+## Compose: the W&B server's first start, guided (admin account, licence, API key read from stdin and checked)
+wandb-setup: setup
+	$(PY) -m infra.wandb_setup
+
+.PHONY: k8s-images
+## Kubernetes: build the mlflow, trainer and minio images and load them into kind/minikube (REGISTRY=... pushes instead)
+k8s-images: setup
+	$(PY) -m infra.k8s_images

@@ -2,37 +2,41 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 from dotenv import dotenv_values
 
-from infra import compose
+from infra import compose, compose_probe, preflight
 from infra.native import NativeStack
 from infra.settings import ENV_FILE, load_settings, write_client_env
 from trainer.errors import UserError, run_cli
 
 
-def pick_mode(requested: str, settings) -> str:
+def read_marker(settings) -> str | None:
+    """The stack the last `up` started: down/status/clean act on it."""
     marker = settings.state_dir / "mode"
-    if requested != "auto":
-        return requested
-    if marker.exists():  # down/status/clean act on whatever `up` started
-        return marker.read_text().strip()
-    return "compose" if compose.engine_available() else "native"
+    return marker.read_text().strip() if marker.exists() else None
+
+
+def pick_mode(requested: str, settings) -> preflight.ModeChoice:
+    return preflight.choose_mode(requested, os.environ, read_marker(settings), preflight.probe_engine)
 
 
 def cmd_up(mode: str, settings) -> None:
     env = {k: v or "" for k, v in dotenv_values(ENV_FILE).items()}
     t0 = time.monotonic()
     if mode == "compose":
-        print("Docker engine found: starting the compose stack (docker compose up -d --wait --build)", file=sys.stderr)
+        print("starting the compose stack (docker compose up -d --wait --build)", file=sys.stderr)
+        running = {s.service for s in compose_probe.poll_ps() if s.state == "running"}
+        findings = preflight.compose_findings(env, compose.client_env(settings, env), running, preflight.engine_info())
+        preflight.check(findings, lambda line: print(line, file=sys.stderr))
         compose.up(settings)
         write_client_env(settings, compose.client_env(settings, env))  # mode 600: it may hold WANDB_API_KEY
     else:
-        print("No Docker engine: starting the native stack (PostgreSQL, S3 via rclone, MLflow) on 127.0.0.1",
-              file=sys.stderr)
+        print("starting the native stack (PostgreSQL, S3 via rclone, MLflow) on 127.0.0.1", file=sys.stderr)
         NativeStack(settings).up()
     (settings.state_dir / "mode").write_text(mode)
     print(f"stack up ({mode}) in {time.monotonic() - t0:.1f} s", file=sys.stderr)
@@ -59,6 +63,7 @@ def cmd_clean(mode: str, settings) -> None:
 
 
 def cmd_status(mode: str, settings) -> None:
+    print(preflight.marker_note(read_marker(settings)))
     if mode == "compose":
         compose.compose("ps")
         return
@@ -129,7 +134,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def command() -> int | None:
         settings = load_settings()
-        mode = pick_mode(args.mode, settings)
+        choice = pick_mode(args.mode, settings)
+        mode = choice.mode
+        if args.command == "up":  # which stack, and why; never a silent fallback
+            if choice.warning:
+                print(f"warning: {choice.warning}", file=sys.stderr)
+            print(f"stack: {mode} ({choice.why})", file=sys.stderr)
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         if args.command == "train-container":
             return cmd_train_container(mode, settings, extra)

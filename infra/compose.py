@@ -5,12 +5,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from dotenv import dotenv_values
+
+from infra.preflight import engine_info, probe_engine
 from infra.settings import ENV_FILE, PROJECT_ROOT, Settings, tracking_env
 from trainer.errors import UserError
 
@@ -20,24 +22,31 @@ CONTAINER_ROOT = Path("/app")  # the project root inside the trainer image
 CONTAINER_DATA = Path("/data")  # DATA_DIR, mounted read-only
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
-# what the benchmark cannot measure of the W&B server until it accepts runs (issue 12's figures)
-WANDB_FIGURES = ("W&B server query latency (wandb.Api at 10/100/1,000 runs)",
-                 "W&B online writers read back", "W&B server storage (its database and volume)",
-                 "W&B online first run and per-step overhead")
+# what the benchmark measures of the W&B server only once it accepts runs (benchmarks/wandb_server.py)
+WANDB_FIGURES = ("W&B server storage per run (its volume)", "W&B server query latency (wandb.Api list and history)",
+                 "W&B server load (K writers) and read-back")
 
 
 def engine_available() -> bool:
     """True when a Docker engine answers (the client alone is not enough)."""
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    return probe_engine().answers
+
+
+S3_SERVERS = ("minio", "seaweedfs")  # each a compose profile of docker-compose.yml
+
+
+def s3_profile(env_file: Path | None = None) -> str:
+    """S3_SERVER of .env: the profile that starts MLflow's artifact store."""
+    env_file = env_file or ENV_FILE
+    value = ((dotenv_values(env_file).get("S3_SERVER") if env_file.exists() else None) or "minio").strip()
+    if value not in S3_SERVERS:
+        raise UserError(f"S3_SERVER={value!r} in {env_file}: use one of {', '.join(S3_SERVERS)}")
+    return value
 
 
 def compose_cmd(*args: str) -> list[str]:
-    return ["docker", "compose", "--env-file", str(ENV_FILE), "-f", str(COMPOSE_FILE), *args]
+    return ["docker", "compose", "--env-file", str(ENV_FILE), "-f", str(COMPOSE_FILE),
+            "--profile", s3_profile(), *args]
 
 
 def compose_env() -> dict[str, str]:
@@ -77,16 +86,20 @@ def host_problem(bind: str, public: str) -> str | None:
     return None
 
 
+def licence_in_ui(env: dict[str, str]) -> bool:
+    """`make wandb-setup` records WANDB_LICENSE_IN_UI=true when the licence was pasted in the W&B UI."""
+    return (env.get("WANDB_LICENSE_IN_UI") or "").strip().lower() == "true"
+
+
 def missing_for_wandb(env: dict[str, str]) -> list[str]:
     """What the W&B server still needs before runs can be logged online, and what that costs."""
     notes = []
-    if not env.get("WANDB_LICENSE"):
-        notes.append("WANDB_LICENSE is empty: get a free licence at https://deploy.wandb.ai, put it in .env "
-                     "as WANDB_LICENSE=..., then `make up` again (or paste it in the W&B UI's System settings)")
+    if not env.get("WANDB_LICENSE") and not licence_in_ui(env):
+        notes.append("WANDB_LICENSE is empty: `make wandb-setup` walks you through the licence "
+                     "(https://deploy.wandb.ai), the admin account and the API key")
     if not env.get("WANDB_API_KEY"):
-        notes.append("WANDB_API_KEY is empty: open the W&B UI, create the admin account, create an API key "
-                     "(User settings), put it in .env as WANDB_API_KEY=..., then `make up` again; "
-                     "until then W&B logs offline")
+        notes.append("WANDB_API_KEY is empty: run `make wandb-setup` (it checks the key against the server and "
+                     "writes it to .env); until then W&B logs offline")
     if notes:
         notes.append("without them the benchmark leaves out: " + "; ".join(WANDB_FIGURES))
     return notes
@@ -137,26 +150,36 @@ def pull_check() -> None:
 
 @dataclass(frozen=True)
 class TrainerService:
-    name: str  # trainer | trainer-gpu
+    name: str  # trainer | trainer-gpu | trainer-gpu-cdi
     why: str  # said in the output: which device, and why
 
+    @property
+    def torch_variant(self) -> str:
+        """The trainer image's TORCH_VARIANT build argument: CPU-only wheels where no GPU is reachable."""
+        return "cpu" if self.name == "trainer" else "cuda"
 
-def has_nvidia_runtime(runtimes_json: str) -> bool:
-    """From `docker info --format '{{json .Runtimes}}'`."""
+
+PROFILES = {"trainer": "trainer", "trainer-gpu": "gpu", "trainer-gpu-cdi": "gpu-cdi"}
+
+
+def trainer_service(info_json: str | None = None) -> TrainerService:
+    """From `docker info --format '{{json .}}'`: the nvidia runtime, or an NVIDIA device the engine
+    discovered through CDI (Docker 28.3+ lists them as DiscoveredDevices); else the CPU, saying why."""
+    if info_json is None:
+        info_json = engine_info()
     try:
-        return "nvidia" in json.loads(runtimes_json or "{}")
+        info = json.loads(info_json or "{}")
     except json.JSONDecodeError:
-        return False
-
-
-def trainer_service(runtimes_json: str | None = None) -> TrainerService:
-    if runtimes_json is None:
-        out = subprocess.run(["docker", "info", "--format", "{{json .Runtimes}}"], capture_output=True, text=True)
-        runtimes_json = out.stdout if out.returncode == 0 else "{}"
-    if has_nvidia_runtime(runtimes_json):
-        return TrainerService("trainer-gpu", "trainer container with one NVIDIA GPU (compose profile gpu)")
-    return TrainerService("trainer", "trainer container on the CPU: this Docker engine has no NVIDIA runtime "
-                                     "(install the NVIDIA Container Toolkit for the GPU)")
+        info = {}
+    if "nvidia" in (info.get("Runtimes") or {}):
+        return TrainerService("trainer-gpu", "trainer container with one NVIDIA GPU (nvidia runtime; compose profile gpu)")
+    cdi = [d.get("ID", "") for d in info.get("DiscoveredDevices") or [] if d.get("Source") == "cdi"]
+    if any(i.startswith("nvidia.com/gpu") for i in cdi):
+        return TrainerService("trainer-gpu-cdi", "trainer container with the NVIDIA GPUs that CDI names "
+                                                 "(nvidia.com/gpu=all; compose profile gpu-cdi)")
+    return TrainerService("trainer", "trainer container on the CPU: this Docker engine has neither the nvidia "
+                                     "runtime nor an nvidia.com/gpu CDI device (install the NVIDIA Container "
+                                     "Toolkit for the GPU)")
 
 
 def in_container(path: Path | str, data_dir: Path | None = None) -> str:
@@ -172,15 +195,20 @@ def in_container(path: Path | str, data_dir: Path | None = None) -> str:
 def run_in_trainer(service: TrainerService, argv: list[str], env: dict[str, str], entrypoint: str | None = None) -> list[str]:
     """`docker compose run` of one job. `env` holds non-secret overrides only (they are command-line
     arguments): the container takes its secrets from docker-compose.yml's environment."""
-    profile = "gpu" if service.name == "trainer-gpu" else "trainer"
+    profile = PROFILES[service.name]
     flags = [f for k, v in sorted(env.items()) for f in ("-e", f"{k}={v}")]
     if entrypoint:
         flags += ["--entrypoint", entrypoint]
     return compose_cmd("--profile", profile, "run", "--rm", "-T", *flags, service.name, *argv)
 
 
-def build_trainer() -> None:
-    compose("--profile", "trainer", "build", "trainer")
+def build_trainer_args(service: TrainerService) -> tuple[str, ...]:
+    """One image for all three trainer services; CPU-only torch wheels where no GPU is reachable."""
+    return ("--profile", "trainer", "build", "--build-arg", f"TORCH_VARIANT={service.torch_variant}", "trainer")
+
+
+def build_trainer(service: TrainerService | None = None) -> None:
+    compose(*build_trainer_args(service or trainer_service()))
 
 
 def train_in_container(data_dir: Path, tracker: str, extra: list[str], wandb_key: str) -> int:
@@ -188,7 +216,7 @@ def train_in_container(data_dir: Path, tracker: str, extra: list[str], wandb_key
     service = trainer_service()
     print(f"training in the {service.why}", file=sys.stderr)
     results_writable()
-    build_trainer()
+    build_trainer(service)
     env = {} if wandb_key else {"WANDB_MODE": "offline"}  # no key yet: offline, as `make up` said
     argv = ["train", "--data", str(CONTAINER_DATA), "--tracker", tracker, *extra]
     cmd = run_in_trainer(service, argv, env)

@@ -10,7 +10,7 @@ import yaml
 from trainer.paths import PROJECT_ROOT
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
-SERVERS = ("postgres", "minio", "mlflow", "wandb")
+SERVERS = ("postgres", "minio", "seaweedfs", "mlflow", "wandb")
 BIN = Path(sys.executable).parent
 
 
@@ -38,7 +38,9 @@ def test_every_server_has_a_healthcheck(spec):
 
 def test_dependencies_wait_for_health_and_bucket(spec):
     s = spec["services"]
-    assert s["create-bucket"]["depends_on"] == {"minio": {"condition": "service_healthy"}}
+    # whichever S3 server's profile runs: the other is skipped (required: false)
+    assert s["create-bucket"]["depends_on"] == {name: {"condition": "service_healthy", "required": False}
+                                                for name in ("minio", "seaweedfs")}
     assert s["create-bucket"]["restart"] == "no"
     assert s["mlflow"]["depends_on"] == {"postgres": {"condition": "service_healthy"},
                                          "create-bucket": {"condition": "service_completed_successfully"}}
@@ -70,13 +72,54 @@ def test_trainer_uses_the_hosts_urls_its_uid_and_the_make_data_folder(spec):
     assert re.search(r"^DATA_DIR=\./" + re.escape(make_data) + "$", (PROJECT_ROOT / ".env.example").read_text(), re.M)
 
 
-def test_trainer_image_pins_the_hosts_torch():
-    """The image installs pyproject.toml itself, so torch/torchvision are the host's pins."""
+def test_trainer_image_pins_the_hosts_torch_and_installs_dependencies_before_code():
+    """Dependencies come from pyproject.toml alone, in a layer before any COPY of code: a code edit
+    rebuilds only the layers after it. torch/torchvision are the host's pins, never a second pin."""
     dockerfile = (PROJECT_ROOT / "services/trainer/Dockerfile").read_text()
-    assert re.search(r"pip install --no-cache-dir -e \.", dockerfile)
-    assert "torch" not in re.sub(r"#.*", "", dockerfile)  # no second, different pin
+    steps = [line.split()[0] + " " + " ".join(line.split()[1:3]) for line in dockerfile.splitlines()
+             if re.match(r"^(COPY|RUN) ", line)]
+    deps = next(i for i, step in enumerate(steps) if step.startswith("RUN python -c"))
+    code = [i for i, step in enumerate(steps) if re.match(r"COPY (trainer|infra|benchmarks|config) ", step)]
+    assert steps[:deps] == ["COPY pyproject.toml README.md"] and code and min(code) > deps, steps
+    assert "-r /tmp/requirements.txt" in dockerfile and re.search(r"pip install --no-cache-dir --no-deps -e \.", dockerfile)
+    assert "torch==" not in re.sub(r"#.*", "", dockerfile)  # no second, different pin
     pins = (PROJECT_ROOT / "pyproject.toml").read_text()
     assert '"torch==2.14.1"' in pins and '"torchvision==0.29.1"' in pins
+
+
+def test_a_code_edit_would_fail_the_layer_order_check():
+    """The check above can fail: the old order (code copied, then everything installed) is caught."""
+    old = ["COPY pyproject.toml README.md", "COPY trainer trainer", "RUN pip install"]
+    assert not any(step.startswith("RUN python -c") for step in old)
+
+
+def test_cpu_only_torch_is_a_build_argument(spec):
+    dockerfile = (PROJECT_ROOT / "services/trainer/Dockerfile").read_text()
+    assert "ARG TORCH_VARIANT=cuda" in dockerfile and "download.pytorch.org/whl/cpu" in dockerfile
+    assert spec["services"]["trainer"]["build"]["args"] == {"TORCH_VARIANT": "${TORCH_VARIANT:-cuda}"}
+
+
+def test_gpu_through_cdi_has_its_own_service(spec):
+    cdi = spec["services"]["trainer-gpu-cdi"]
+    (device,) = cdi["deploy"]["resources"]["reservations"]["devices"]
+    assert device["driver"] == "cdi" and device["device_ids"] == ["nvidia.com/gpu=all"]
+    assert cdi["profiles"] == ["gpu-cdi"] and cdi["image"] == spec["services"]["trainer"]["image"]
+
+
+def test_wandb_runs_as_amd64_and_may_start_slowly(spec):
+    wandb = spec["services"]["wandb"]
+    assert wandb["platform"] == "linux/amd64"  # the only platform wandb/local is published for
+    assert wandb["healthcheck"]["start_period"] == "600s"
+
+
+def test_each_s3_server_is_a_profile_that_mlflow_and_the_bucket_job_follow(spec):
+    s = spec["services"]
+    assert s["minio"]["profiles"] == ["minio"] and s["seaweedfs"]["profiles"] == ["seaweedfs"]
+    assert s["mlflow"]["environment"]["MLFLOW_S3_ENDPOINT_URL"] == "http://${S3_SERVER:-minio}:9000"
+    assert s["create-bucket"]["environment"]["MC_HOST_local"].endswith("@${S3_SERVER:-minio}:9000")
+    assert "-s3.port=9000" in s["seaweedfs"]["command"]
+    assert s["minio"]["ports"][0] == s["seaweedfs"]["ports"][0]  # one S3_PORT for the host's clients
+    assert re.search(r"^S3_SERVER=minio$", (PROJECT_ROOT / ".env.example").read_text(), re.M)
 
 
 def test_readiness_checks(spec):

@@ -43,6 +43,9 @@ def test_compose_up_writes_the_key_never_prints_it_and_says_what_is_missing(tmp_
     env_file.write_text(env_file.read_text() + f"WANDB_API_KEY={KEY}\n")
     monkeypatch.setattr(cli, "ENV_FILE", env_file)
     monkeypatch.setattr(compose, "up", lambda s: None)
+    monkeypatch.setattr(cli.compose_probe, "poll_ps", lambda: [])
+    monkeypatch.setattr(cli.preflight, "engine_info", lambda: "{}")
+    monkeypatch.setattr(cli.preflight, "compose_findings", lambda env, client, running, info: [])
     no_gpu = compose.trainer_service("{}")
     monkeypatch.setattr(compose, "trainer_service", lambda: no_gpu)
     cli.cmd_up("compose", settings)
@@ -50,7 +53,7 @@ def test_compose_up_writes_the_key_never_prints_it_and_says_what_is_missing(tmp_
     assert KEY not in out.out + out.err
     client = settings.state_dir / "client.env"
     assert f"WANDB_API_KEY={KEY}" in client.read_text() and stat.S_IMODE(client.stat().st_mode) == 0o600
-    assert "still missing: WANDB_LICENSE is empty" in out.err and "https://deploy.wandb.ai" in out.err
+    assert "still missing: WANDB_LICENSE is empty" in out.err and "make wandb-setup" in out.err
     assert "W&B server query latency" in out.err  # which figures the benchmark will lack
     assert "trainer container on the CPU" in out.err
 
@@ -69,10 +72,16 @@ def test_the_trainer_cli_picks_the_key_up_from_client_env(settings, monkeypatch)
 
 def test_missing_licence_and_key_each_say_what_to_do():
     notes = compose.missing_for_wandb({})
-    assert any("WANDB_LICENSE=" in n and "make up" in n for n in notes)
-    assert any("WANDB_API_KEY=" in n and "create an API key" in n for n in notes)
+    assert any("WANDB_LICENSE is empty" in n and "make wandb-setup" in n for n in notes)
+    assert any("WANDB_API_KEY is empty" in n and "make wandb-setup" in n for n in notes)
     assert "leaves out" in notes[-1] and all(f in notes[-1] for f in compose.WANDB_FIGURES)
     assert compose.missing_for_wandb({"WANDB_LICENSE": "l", "WANDB_API_KEY": "k"}) == []
+
+
+def test_a_licence_pasted_in_the_ui_leaves_no_warning():
+    """`make wandb-setup` writes WANDB_LICENSE_IN_UI=true when the licence went into the UI."""
+    assert compose.missing_for_wandb({"WANDB_LICENSE_IN_UI": "true", "WANDB_API_KEY": "k"}) == []
+    assert compose.missing_for_wandb({"WANDB_LICENSE_IN_UI": "false", "WANDB_API_KEY": "k"})
 
 
 @pytest.mark.parametrize("bind, public, bad", [
@@ -105,17 +114,31 @@ def test_up_builds_waits_and_makes_the_results_folder(settings, monkeypatch, tmp
     assert calls == [("up", "-d", "--wait", "--build")] and (tmp_path / "results").is_dir()
 
 
-@pytest.mark.parametrize("runtimes, service", [
-    ('{"io.containerd.runc.v2":{"path":"runc"},"nvidia":{"path":"nvidia-container-runtime"},"runc":{"path":"runc"}}',
-     "trainer-gpu"),
-    ('{"io.containerd.runc.v2":{"path":"runc"},"runc":{"path":"runc"}}', "trainer"),
+RUNC = '"Runtimes":{"io.containerd.runc.v2":{"path":"runc"},"runc":{"path":"runc"}}'
+
+
+@pytest.mark.parametrize("info, service", [
+    ('{"Runtimes":{"nvidia":{"path":"nvidia-container-runtime"},"runc":{"path":"runc"}}}', "trainer-gpu"),
+    ('{' + RUNC + ',"DiscoveredDevices":[{"Source":"cdi","ID":"nvidia.com/gpu=all"},'
+     '{"Source":"cdi","ID":"nvidia.com/gpu=0"}]}', "trainer-gpu-cdi"),
+    ('{' + RUNC + ',"DiscoveredDevices":[{"Source":"cdi","ID":"vendor.com/fpga=0"}]}', "trainer"),
+    ('{' + RUNC + '}', "trainer"),
     ("", "trainer"),
     ("not json", "trainer"),
 ])
-def test_gpu_service_only_with_the_nvidia_runtime(runtimes, service):
-    picked = compose.trainer_service(runtimes)
+def test_gpu_service_from_the_nvidia_runtime_or_cdi(info, service):
+    picked = compose.trainer_service(info)
     assert picked.name == service
     assert ("CPU" in picked.why) == (service == "trainer")
+    assert picked.torch_variant == ("cpu" if service == "trainer" else "cuda")
+    assert compose.PROFILES[service] in ("trainer", "gpu", "gpu-cdi")
+
+
+def test_the_trainer_image_is_built_with_cpu_torch_where_no_gpu_is_reachable():
+    cpu, gpu = compose.TrainerService("trainer", ""), compose.TrainerService("trainer-gpu-cdi", "")
+    assert compose.build_trainer_args(cpu) == ("--profile", "trainer", "build", "--build-arg", "TORCH_VARIANT=cpu",
+                                               "trainer")
+    assert "TORCH_VARIANT=cuda" in compose.build_trainer_args(gpu)
 
 
 def test_run_command_names_the_profile_and_passes_no_secret():
@@ -139,3 +162,17 @@ def test_host_paths_map_into_the_container(tmp_path):
 def test_compose_env_passes_the_invoking_uid(monkeypatch):
     monkeypatch.delenv("TRAINER_UID", raising=False)
     assert compose.compose_env()["TRAINER_UID"] == str(os.getuid())
+
+
+def test_every_compose_command_starts_the_s3_server_of_env(tmp_path, monkeypatch):
+    env = tmp_path / ".env"
+    env.write_text("S3_SERVER=seaweedfs\n")
+    assert compose.s3_profile(env) == "seaweedfs"
+    monkeypatch.setattr(compose, "ENV_FILE", env)
+    cmd = compose.compose_cmd("up", "-d")
+    assert cmd[cmd.index("--profile") + 1] == "seaweedfs" and cmd[-2:] == ["up", "-d"]
+    env.write_text("S3_SERVER=\n")
+    assert compose.s3_profile(env) == "minio"  # the default
+    env.write_text("S3_SERVER=ceph\n")
+    with pytest.raises(UserError, match="S3_SERVER='ceph'"):
+        compose.s3_profile(env)

@@ -40,7 +40,7 @@ def test_one_tracked_run_through_the_trainer_container_is_read_back_from_both_se
     subprocess.run([sys.executable, "-m", "trainer", "make-data", "--out", str(data), "--per-class", "20",
                     "--size", "64"], check=True)
     service = compose.trainer_service()
-    compose.build_trainer()
+    compose.build_trainer(service)
     experiment = f"compose-smoke-{tmp_path.name}"
     argv = ["train", "--data", "/data", "--tracker", "both" if online else "mlflow", "--epochs", "1",
             "--image-size", "32", "--experiment", experiment, "--out-dir", compose.in_container(results)]
@@ -61,3 +61,24 @@ def test_one_tracked_run_through_the_trainer_container_is_read_back_from_both_se
     (run,) = api.runs(f"{api.default_entity}/{experiment}")
     assert run.state == "finished" and [row["val/loss"] for row in run.scan_history(keys=["val/loss"])]
     assert any(a.type == "model" for a in run.logged_artifacts())  # uploaded through HOST: the signed-URL path
+
+
+def test_the_wandb_server_figures_are_measured_against_wandb_local(stack, tmp_path):
+    """benchmarks/scenarios/wandb_server.py against the real server: setup on a scratch container,
+    volume bytes per run, list and history through wandb.Api, K writers read back with nothing lost."""
+    from benchmarks.context import Context
+    from benchmarks.core.profiles import get_profile
+    from benchmarks.scenarios import wandb_server as ws
+    env = {k: v or "" for k, v in dotenv_values(ENV_FILE).items()}
+    if not (env.get("WANDB_API_KEY") and (env.get("WANDB_LICENSE") or compose.licence_in_ui(env))):
+        pytest.skip("no W&B API key or licence in .env: run `make wandb-setup` first")
+    client = compose.client_env(stack, env)
+    ctx = Context(get_profile("tiny"), tmp_path, tmp_path.name, "data", stack, client, "compose", "online")
+    figures = {part: ws.extend(ctx, ws.ScenarioResult(), part) for part in ws.PARTS}
+    for part, result in figures.items():
+        assert not result.not_measured and result.figures, part
+        assert all(f.label.startswith("W&B server (compose)") for f in result.figures)
+    lost = [f for f in figures["load"].figures if f.quantity == "points_lost"]
+    assert lost and all(f.value == 0 for f in lost)
+    total = next(f for f in figures["storage"].figures if f.subject == "total")
+    assert total.value > 0

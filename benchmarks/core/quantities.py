@@ -126,6 +126,8 @@ class Quantity(StrEnum):
     RUN_ARTIFACT_BYTES = ("run_artifact_bytes", "bytes", "bucket bytes per run", Better.LOWER, Check.MARGIN, BYTES)
     RUN_FOLDER_BYTES = ("run_folder_bytes", "bytes", "W&B run folder bytes per run", Better.LOWER, Check.MARGIN,
                         BYTES)
+    SERVER_VOLUME_BYTES_PER_RUN = ("server_volume_bytes_per_run", "bytes", "W&B server volume bytes per run",
+                                   Better.LOWER, Check.MARGIN, BYTES)
     # query
     LATENCY = ("latency", "ms", "REST call latency (p50)", Better.LOWER, Check.MARGIN, LATENCY)
     UI_PAGE_LOAD = ("ui_page_load", "ms", "UI page load in a headless browser (p50)", Better.LOWER, Check.MARGIN, PAGE)

@@ -27,6 +27,7 @@ import numpy as np
 from benchmarks.scenarios.usl import MIN_POINTS, UslFit, fit_usl, sentence
 from benchmarks.core.quantities import Quantity
 from benchmarks.core.stats import Interval
+from benchmarks.scenarios import wandb_server
 from benchmarks.scenarios.protocol import Scenario
 from benchmarks.core.records import ScenarioName, Figure, ScenarioResult
 from benchmarks.scenarios.load_writer import KEY_PREFIX, RESULT_PREFIX, WriterOrder, WriterReport
@@ -241,7 +242,7 @@ def run(ctx) -> ScenarioResult:
         others = [w for w in size.worker_counts if w != own]
         if others:
             levels += measure_scratch(ctx, pool, size, tmp, others)
-    return scenario_result(ctx, levels, size, memory)
+    return wandb_server.extend(ctx, scenario_result(ctx, levels, size, memory), NAME)
 
 
 def measure_scratch(ctx, pool: WriterPool, size: LoadSize, tmp: Path, worker_counts: list[int]) -> list[Level]:

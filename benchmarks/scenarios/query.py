@@ -20,6 +20,7 @@ from benchmarks.scenarios.browser import NotMeasured, PageTiming, measure_ui, ti
 from benchmarks.reporting.decision import CI_ROWS, DOCUMENTED_ROWS, probe_rows
 from benchmarks.core.quantities import Quantity
 from benchmarks.reporting import plots
+from benchmarks.scenarios import wandb_server
 from benchmarks.scenarios.protocol import Scenario
 from benchmarks.core.records import ScenarioName, select, Figure, ScenarioResult
 from benchmarks.core.stats import summarize
@@ -145,9 +146,6 @@ def run(ctx) -> ScenarioResult:
         ctx.step("hard-deleting the query experiment")
         hard_delete(ctx.settings, uri, name)  # nothing piles up in the trash across benchmark runs
         client.delete_registered_model(ui_model)
-    not_measured["wandb_queries"] = ("no W&B server without Docker; offline runs have no query API"
-                                     if ctx.wandb_mode == "offline" else
-                                     "W&B query latency through wandb.Api is not wired into this harness yet")
     notes = [f"Runs are stored through MlflowClient.log_batch ({p.query_steps}-step loss history, 3 more metrics, "
              f"3 params each); every operation is timed {p.query_repeats} times after one warm-up call; "
              "metric_history reads a different run each call (a seeded shuffle of all stored runs).",
@@ -157,8 +155,8 @@ def run(ctx) -> ScenarioResult:
              "The scenario's experiment is hard-deleted at the end (`mlflow gc`, run in-process: the database "
              "URI never appears in a process's arguments)."]
     rows = [*features, *CI_ROWS, *DOCUMENTED_ROWS]
-    return ScenarioResult(figures, data={"series": series, "features": [r.to_dict() for r in rows]}, notes=notes,
-                          not_measured=not_measured)
+    return wandb_server.extend(ctx, ScenarioResult(figures, data={"series": series, "features": [r.to_dict() for r in rows]},
+                                                   notes=notes, not_measured=not_measured), NAME)
 
 
 def plot(sc: ScenarioResult, out: Path) -> list[str]:

@@ -9,6 +9,7 @@ import time
 
 from benchmarks.core.quantities import Quantity
 from benchmarks.reporting import plots
+from benchmarks.scenarios import wandb_server
 from benchmarks.scenarios.protocol import Scenario
 from benchmarks.core.records import ScenarioName, select, Figure, FirstRunSpec, ScenarioResult
 from benchmarks.core.stats import mean_interval
@@ -85,11 +86,8 @@ def run(ctx) -> dict:
              f"SDK first runs go to the benchmark's stack ({ctx.stack_mode}); W&B runs {ctx.wandb_mode}: "
              + ("'first metric readable' means the history row is in the local .wandb file."
                 if ctx.wandb_mode == "offline" else "'first metric readable' means the server returns it.")]
-    not_measured = {}
-    if ctx.stack_mode == "native":
-        not_measured["stack_wandb_server"] = "no W&B server runs without Docker (wandb/local is a container image)"
-    return ScenarioResult(stack_figures + sdk_figures, data={"stack": stack_raw, "first_run": sdk_raw},
-                          notes=notes, not_measured=not_measured)
+    return wandb_server.extend(ctx, ScenarioResult(stack_figures + sdk_figures, notes=notes,
+                                                   data={"stack": stack_raw, "first_run": sdk_raw}), NAME)
 
 
 def plot(sc: ScenarioResult, out: Path) -> list[str]:

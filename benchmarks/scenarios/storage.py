@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmarks.core.quantities import Quantity
 from benchmarks.reporting import plots
+from benchmarks.scenarios import wandb_server
 from benchmarks.scenarios.protocol import Scenario
 from benchmarks.core.records import Family, ScenarioName, select, Arm, Figure, MicroSpec, ScenarioResult
 from benchmarks.scenarios.macro import train_spec
@@ -191,9 +192,10 @@ def run(ctx) -> dict:
         "run/key/step), whose bytes are given apart.",
         "W&B figures are the offline client's run folder (.wandb file, media files); a W&B server stores runs "
         "in its own database and bucket, which are not measured here." if ctx.wandb_mode == "offline" else
-        "W&B online: the local run folder is measured; the server's volume is not reachable from here.",
+        "W&B online: the local run folder is measured here; the server's volume is measured in compose mode "
+        "(see its own figures, or why they are missing).",
     ]
-    return ScenarioResult(figures, data=data, notes=notes)
+    return wandb_server.extend(ctx, ScenarioResult(figures, data=data, notes=notes), NAME)
 
 
 def plot(sc: ScenarioResult, out: Path) -> list[str]:
