@@ -1,6 +1,7 @@
 """One module per benchmark figure family; each has `run(ctx) -> scenario dict`
 and `weight(profile)`, a rough cost used for the progress bar's time left."""
-from benchmarks.scenarios import api_calls, load, macro, micro, query, setup, storage
+from benchmarks.scenarios import api_calls, load, macro, micro, monitoring, privacy, query, setup, storage
 
 SCENARIOS = {"setup": setup, "micro": micro, "macro": macro, "api_calls": api_calls,
-             "storage": storage, "query": query, "load": load}
+             "storage": storage, "query": query, "load": load,
+             "monitoring": monitoring, "privacy": privacy}

@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmarks.records import Arm, Figure, MicroSpec, ScenarioResult
 from benchmarks.scenarios.macro import estimate_s, train_spec
 from benchmarks.storage_bytes import (BUCKET_KINDS, bucket_bytes_of_runs, logged_model_ids, postgres_bytes_of_runs,
-                                      wandb_folder_bytes)
+                                      wandb_folder_bytes, wandb_staged_bytes)
 from infra.native import S3, Postgres
 
 
@@ -112,6 +112,15 @@ def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path],
             f"W&B: run folder without media ({OFFLINE})", subject="without_media")
         fig("run_metadata_bytes", sum(x.run_file for x in w) / m, m, "wandb", f"W&B: the run's .wandb file ({OFFLINE})",
             subject="total")
+        staged = [wandb_staged_bytes(f) for f in folders]
+        types = sorted({t for st in staged for t in st})
+        for kind in types:
+            fig("run_artifact_bytes", sum(st.get(kind, 0) for st in staged) / m, m, "wandb",
+                f"W&B: artifact files staged by the SDK per run, {kind} ({OFFLINE})", subject=kind,
+                where="WANDB_DATA_DIR/artifacts/staging (outside the run folder)")
+        fig("run_artifact_bytes", sum(sum(st.values()) for st in staged) / m, m, "wandb",
+            f"W&B: artifact files staged by the SDK per run, model included ({OFFLINE})", subject="total",
+            where="WANDB_DATA_DIR/artifacts/staging (outside the run folder)")
     data = {"relations_per_run": {r.table: {**asdict(r), "table_bytes": r.table_bytes / n,
                                            "index_bytes": r.index_bytes / n, "rows": r.rows / n}
                                   for r in relations if r.rows},
