@@ -116,3 +116,8 @@ k8s-env: .env
 ## Print the Kubernetes manifests of an overlay (OVERLAY=laptop|cluster); apply with kubectl apply -k
 k8s-render: setup k8s-env
 	.venv/bin/kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),laptop)
+
+.PHONY: report-sample
+## Write the committed sample report and its plots (docs/report/) from a results folder: make report-sample RUN=results/<id>
+report-sample:
+	$(PY) -m benchmarks report $(or $(RUN),results/latest) --out $(or $(OUT),docs/report) --sample

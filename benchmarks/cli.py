@@ -61,8 +61,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from benchmarks.report import render
-    print(render(args.run_dir))
+    from benchmarks.report import render, sample_line
+    print(render(args.run_dir, args.out, sample_line() if args.sample else None))
     return 0
 
 
@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run-id", default=None, help="folder name under --out (default: a timestamp)")
     p = sub.add_parser("report", help="re-render comparison_report.md and the plots from a results.json")
     p.add_argument("run_dir", type=Path, help="results/<run-id> (or results/latest)")
+    p.add_argument("--out", type=Path, default=None, help="write the report and plots here (default: the run folder)")
+    p.add_argument("--sample", action="store_true", help="head the report with the commit and date it was "
+                                                         "rendered at (the committed sample, docs/report/)")
     p = sub.add_parser("compare", help="do two runs agree? figures side by side; exit 1 if a headline figure differs")
     p.add_argument("a", type=Path, help="results/<run-id> (or its results.json)")
     p.add_argument("b", type=Path, help="another results folder")

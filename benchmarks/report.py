@@ -221,6 +221,15 @@ def verdict_section(s: dict, scenarios: dict[str, ScenarioResult]) -> list[str]:
     return out
 
 
+def sample_line() -> str:
+    """The committed sample's header: when, and at which commit of this repository, it was rendered."""
+    import datetime
+    from trainer.provenance import git_commit
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Sample report, rendered {now} at commit {(git_commit() or 'unknown')[:12]} with "
+            "`make report-sample` from the benchmark run named below.")
+
+
 def render(run_dir: Path | str, out_dir: Path | str | None = None, sample_of: str | None = None) -> Path:
     """comparison_report.md and its plots into `out_dir` (default: the run folder). `sample_of` names the
     commit and date of a committed sample (docs/report/)."""

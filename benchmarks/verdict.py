@@ -141,8 +141,13 @@ def by_offer(mlflow: bool, wandb: bool) -> str:
 
 # ---------------------------------------------------------------- the rows
 
-def _fig(f: Figure) -> Cite:
-    return Cite("figure", f.label or f.quantity, f)
+def _fig(f: Figure, text: str) -> Cite:
+    """A figure, named for a reader (the figure's own label may be an arm's code name)."""
+    return Cite("figure", text, f)
+
+
+def _name(f: Figure) -> str:
+    return {"mlflow": "MLflow", "wandb": "W&B", "both": "hybrid"}.get(f.tracker or "", "stack")
 
 
 def _test(test_id: str) -> Cite:
@@ -195,7 +200,8 @@ def setup_ease(ev: Evidence) -> Row:
     m_first, w_first = ev.pair(scenario="setup", quantity="first_run", subject="total")
     if start is None:
         return Row("Setup ease", "n/a", "n/a", _missing("stack start figure"))
-    cites = [_fig(start), *(_fig(f) for f in (m_first, w_first) if f), _fact(DOCKER_FOR_WANDB)]
+    cites = [_fig(start, "stack cold start"), *(_fig(f, f"{_name(f)} SDK first run") for f in (m_first, w_first) if f),
+             _fact(DOCKER_FOR_WANDB)]
     m = f"server: PostgreSQL + S3 + `mlflow server` start cold in {start.value:.1f} s, no Docker"
     if m_first:
         m += f"; SDK first run {m_first.value:.1f} s (first metric read back from the server)"
@@ -209,7 +215,7 @@ def setup_ease(ev: Evidence) -> Row:
 def ui_ux(ev: Evidence) -> Row:
     pages = select(ev.figures, scenario="query", quantity="ui_page_load", subject="run_charts")
     page = max(pages, key=lambda f: f.scale or 0) if pages else None
-    cites = ([_fig(page)] if page else []) + [_fact(DOCKER_FOR_WANDB)]
+    cites = ([_fig(page, "MLflow UI page load (headless browser)")] if page else []) + [_fact(DOCKER_FOR_WANDB)]
     m = (f"run charts page loads in {page.value / 1e3:.1f} s (p50, headless browser, {int(page.scale or 0)} runs "
          "stored); screenshots in docs/ui/"
          if page else "UI pages not timed in this run; screenshots in docs/ui/")
@@ -233,7 +239,8 @@ def visualization(ev: Evidence) -> Row:
     (m, m_live), (w, w_live) = cell("mlflow"), cell("wandb")
     m += f" (screens: {', '.join(sorted(set(SCREENSHOTS.values())))})"
     w += "; shown once synced to a W&B server"
-    cites = tuple(_fig(f) for t in ("mlflow", "wandb") for f in rows[t].values())
+    cites = tuple(_fig(f, f"{_name(f)}: {LABELS[f.subject]} stored") for t in ("mlflow", "wandb")
+                  for f in rows[t].values())
     return Row("Visualization", m, w, by_count(m_live, w_live, lower_better=False), cites,
                note="kinds shown interactively, from the same full-work job")
 
@@ -243,7 +250,7 @@ def collaboration(ev: Evidence) -> Row:
     cites = [_test("tests/test_security.py::test_authenticated_mode_refuses_anonymous_requests"),
              _test("tests/test_reliability.py::test_eight_concurrent_writers_lose_nothing"),
              _test("tests/test_browser.py::test_each_ui_page_shows_its_content_and_is_timed"),
-             *([_fig(lost)] if lost else []), _fact(DOCKER_FOR_WANDB)]
+             *([_fig(lost, "points lost by concurrent writers")] if lost else []), _fact(DOCKER_FOR_WANDB)]
     m = "one shared server: users and permissions (basic-auth app), runs by URL, concurrent writers"
     if lost:
         m += f" ({int(lost.value)} points lost with {int(lost.scale or 0)} writers)"
@@ -274,7 +281,9 @@ def tuning(ev: Evidence) -> Row:
 def privacy(ev: Evidence) -> Row:
     m_def, w_def = ev.pair(scenario="privacy", quantity="other_host_requests")
     m_hard, w_hard = ev.pair(scenario="api_calls", quantity="other_host_requests", style="tuned")
-    cites = [_fig(f) for f in (m_def, w_def, m_hard, w_hard) if f]
+    cites = [_fig(f, f"{_name(f)}: requests outside the stack, {setting}")
+             for f, setting in ((m_def, "default settings"), (w_def, "default settings"),
+                                (m_hard, "hardened settings"), (w_hard, "hardened settings")) if f]
     if not (m_def and w_def):
         if m_hard and w_hard:
             return Row("Data privacy", f"hardened: {int(m_hard.value)} requests outside the stack",
@@ -296,7 +305,7 @@ def cost(ev: Evidence) -> Row:
     if not (m and w):
         return Row("Cost", "n/a", "n/a", _missing("documented cost facts"))
     mem = select(ev.figures, quantity="service_memory")
-    cites = [_fact(m[0]), _fact(w[0]), *(_fig(f) for f in mem)]
+    cites = [_fact(m[0]), _fact(w[0]), *(_fig(f, f"memory of {f.subject} under load") for f in mem)]
     m_text = "no licence; the machines: " + (f"{sum(f.value for f in mem):,.0f} MiB RSS for the three services "
                                             "under load" if mem else "PostgreSQL, an S3 store, `mlflow server`")
     return Row("Cost", m_text, "self-hosted server needs a licence (free for one machine, paid for production "
@@ -308,15 +317,16 @@ def integration(ev: Evidence) -> Row:
     by = {t: [e for e in effort if e["tracker"] == t] for t in ("mlflow", "wandb")}
     if not all(by.values()):
         return Row("Integration", "n/a", "n/a", _missing("count of the adapters' code"))
-    lines = {t: sum(e["code_lines"] for e in es) for t, es in by.items()}
+    lines = {t: sum(e["code_lines"] for e in es if e["role"] == "adapter") for t, es in by.items()}
 
     def cell(t: str) -> str:
         return " + ".join(f"{e['role']} {e['code_lines']} code lines, {e['sdk_call_sites']} SDK call sites"
                           for e in by[t])
     cite = tuple(Cite("count", f"`{e['path']}`: {e['code_lines']} code lines", source="decision.effort")
                  for es in by.values() for e in es)
-    return Row("Integration", cell("mlflow"), cell("wandb") + " (wandb 0.31 ships no offline reader)",
-               by_count(lines["mlflow"], lines["wandb"]), cite, note="code lines of the trainer's adapters")
+    return Row("Integration", cell("mlflow"), cell("wandb") + " (the reader checks offline runs: wandb 0.31 ships "
+               "none; a user does not need it)", by_count(lines["mlflow"], lines["wandb"]), cite,
+               note="code lines of the trainer's adapter")
 
 
 def monitoring(ev: Evidence) -> Row:
@@ -328,7 +338,8 @@ def monitoring(ev: Evidence) -> Row:
     m_text += "".join(f"; {f.style}: {f.value:,.0f} ms p50" for f in others)
     w_text = (f"tuned: {w.value / 1e3:,.1f} s p50, {w.detail['p95'] / 1e3:,.1f} s p95 until the local .wandb file "
               "holds it; a W&B server's live charts were not measured")
-    return Row("Real-time monitoring", m_text, w_text, by_distribution(m, w), tuple(_fig(f) for f in (m, w, *others)))
+    return Row("Real-time monitoring", m_text, w_text, by_distribution(m, w),
+               tuple(_fig(f, f"{_name(f)}, {f.style}: log call to readable") for f in (m, w, *others)))
 
 
 def offline(ev: Evidence) -> Row:
@@ -402,7 +413,10 @@ def overhead(ev: Evidence) -> Row:
     def cell(step: Figure, run: Figure | None) -> str:
         return f"tuned: {_ci(step, 'µs per step')}" + (f"; per run, full work: {_ci(run, 's', digits=',.2f')}"
                                                         if run else "")
-    cites = tuple(_fig(f) for f in (m, w, m_run, w_run, both) if f)
+    cites = tuple(_fig(f, text) for f, text in (
+        (m, "MLflow per-step overhead, tuned"), (w, "W&B per-step overhead, tuned"),
+        (m_run, "MLflow per-run cost, full work"), (w_run, "W&B per-run cost, full work"),
+        (both, "hybrid per-step cost")) if f)
     return Row("Performance overhead", cell(m, m_run), cell(w, w_run), by_interval(m, w), cites,
                note="per optimizer step, paired against an untracked job")
 
@@ -418,13 +432,19 @@ def storage(ev: Evidence) -> Row:
         return Row("Storage", f"{(meta.value + bucket.value) / 2**20:,.2f} MiB per run (model included)",
                    f"{folder.value / 2**20:,.2f} MiB per run folder, model artifact not counted",
                    _missing("count of the W&B model artifact (staged outside the run folder): not like for like"),
-                   tuple(_fig(f) for f in (meta, bucket, folder)))
+                   tuple(_fig(f, text) for f, text in ((meta, "MLflow database bytes per run"),
+                                                        (bucket, "MLflow bucket bytes per run"),
+                                                        (folder, "W&B run folder bytes"))))
     m, w = meta.value + bucket.value, folder.value + staged.value
     return Row("Storage", f"{m / 2**20:,.2f} MiB per run: database {meta.value / 2**10:,.0f} KiB + bucket "
                f"{bucket.value / 2**20:,.2f} MiB (model included)",
                f"{w / 2**20:,.2f} MiB per run: run folder {folder.value / 2**20:,.2f} MiB + staged artifacts "
                f"{staged.value / 2**20:,.2f} MiB (model included)", by_count(m, w),
-               tuple(_fig(f) for f in (meta, bucket, folder, staged)), note="one full-work run, model included")
+               tuple(_fig(f, text) for f, text in ((meta, "MLflow database bytes per run"),
+                                                  (bucket, "MLflow bucket bytes per run"),
+                                                  (folder, "W&B run folder bytes"),
+                                                  (staged, "W&B artifact files staged by the SDK"))),
+               note="one full-work run, model included")
 
 
 ROWS: tuple[Callable[[Evidence], Row], ...] = (
