@@ -40,6 +40,9 @@ class Fact:
 SWEEP_NEEDS_SERVER = Fact("wandb.sweep() registers the sweep on a W&B server (_upsert_sweep through the "
                           "server's API); its agent asks that server for each trial",
                           "wandb 0.31.0, wandb/sdk/wandb_sweep.py (installed package)", FACTS_READ_ON)
+WANDB_DEFAULT_SERVER = Fact("online, the wandb SDK sends runs to https://api.forge.coreweave.com unless "
+                           "WANDB_BASE_URL names another server", "wandb 0.31.0, wandb/sdk/lib/urls.py "
+                           "DEFAULT_BASE_URL (installed package)", FACTS_READ_ON)
 DOCKER_FOR_WANDB = Fact("the W&B server is the wandb/local Docker image and needs a licence (a free one from "
                         "deploy.wandb.ai for one machine)", "https://github.com/wandb/local", "2026-11-27")
 
@@ -296,8 +299,13 @@ def privacy(ev: Evidence) -> Row:
         if d.detail.get("by_construction"):
             text += ", 0 by construction offline"
         return text + (f"; hardened: {int(h.value)}" if h else "")
-    return Row("Data privacy", cell(m_def, m_hard), cell(w_def, w_hard),
-               by_count(m_def.value, w_def.value), tuple(cites), note="with each SDK's default settings")
+    winner = by_count(m_def.value, w_def.value)
+    if w_def.detail.get("by_construction"):  # an offline client has nothing to send to: its 0 decides nothing
+        winner = (f"{NOT_MEASURED}: W&B's 0 is true by construction offline, and its online path (by default "
+                  "its cloud) was not measured")
+        cites.append(_fact(WANDB_DEFAULT_SERVER))
+    return Row("Data privacy", cell(m_def, m_hard), cell(w_def, w_hard), winner, tuple(cites),
+               note="with each SDK's default settings, and the project's")
 
 
 def cost(ev: Evidence) -> Row:
