@@ -92,9 +92,10 @@ def findings(rows: list[Row], ev: Evidence) -> list[str]:
                    "in WANDB_DATA_DIR/artifacts/staging); counted, storage per run compares like for like "
                    "(*artifact files staged by the SDK*).")
     lost = one(figs, scenario="load", quantity="points_lost", subject=None)
-    if lost:
+    tried = one(figs, scenario="load", quantity="points_attempted", subject=None)
+    if lost and tried:
         out.append(f"{int(lost.scale or 0)} concurrent writers to one MLflow server lost {int(lost.value)} of "
-                   f"{int(lost.detail.get('attempted', 0)) or 'the'} points (*points lost*).")
+                   f"{int(tried.value):,} points (*points lost*).")
     ex = {e["tracker"]: e for e in ev.decision.get("examples", [])}
     if len(ex) == 2:
         out.append("The smallest complete job takes " + " and ".join(
