@@ -54,11 +54,15 @@ def choices(rows: list[Row], figures: list[Figure]) -> list[str]:
     if m_won and w_won:
         out.append(f"- MLflow for what it wins here ({', '.join(m_won)}); W&B for what it wins "
                    f"({', '.join(w_won)}).")
+    alone = {t: one(figures, scenario="macro", quantity="per_step_overhead", tracker=t, style="tuned",
+                    family="metrics", system_metrics=False, scale=1.0) for t in ("mlflow", "wandb")}
     if per_step and per_run:
+        vs = (f" (MLflow alone {alone['mlflow'].value:,.0f}, W&B alone {alone['wandb'].value:,.0f} µs per step)"
+              if all(alone.values()) else "")
         out.append(f"- It costs the sum of both trackers: {per_step.value:,.0f} µs per step "
-                   f"[{per_step.low:,.0f}, {per_step.high:,.0f}] and {per_run.value:.2f} s per run "
-                   f"[{per_run.low:.2f}, {per_run.high:.2f}] over an untracked job (figure *{per_step.label}*, "
-                   f"{per_step.n} paired rounds).")
+                   f"[{per_step.low:,.0f}, {per_step.high:,.0f}]{vs} and {per_run.value:.2f} s per run "
+                   f"[{per_run.low:.2f}, {per_run.high:.2f}] over an untracked job, from {per_step.n} paired rounds "
+                   "(figures *hybrid per-step cost* and *per-run cost*).")
     else:
         out.append("- its cost was not measured in this run (no hybrid figure).")
     return out

@@ -78,13 +78,9 @@ class Row:
     note: str = ""                   # said in the row, e.g. which paths were compared
 
     @property
-    def decided(self) -> bool:
-        return self.winner in WINNERS
-
-    @property
     def paths(self) -> str:
-        """'MLflow: server; W&B: offline client only' when the cited figures mix a server path with the
-        offline client alone; '' otherwise."""
+        """The row's own label when its cited figures mix a server path with the offline W&B client alone
+        (read from the figures' modes); '' otherwise."""
         figs = [c.figure for c in self.cites if c.figure is not None]
         client_only = [f for f in figs if is_client_only(f)]
         server = [f for f in figs if not is_client_only(f) and f.tracker in ("mlflow", "both", "wandb")]
