@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.records import (FirstRunResult, FirstRunSpec, MicroResult, MicroSpec, MonitorResult, MonitorSpec,
-                                PrivacyResult, PrivacySpec, StepProbeResult, StepProbeSpec, TrainResult, TrainSpec,
-                                result_to_json, spec_from_json)
+from benchmarks.core.records import (Family, FirstRunResult, FirstRunSpec, MicroResult, MicroSpec, MonitorResult,
+                                     MonitorSpec, PrivacyResult, PrivacySpec, StepProbeResult, StepProbeSpec,
+                                     TrainResult, TrainSpec, result_to_json, spec_from_json)
 
 RESULT_PREFIX = "RESULT "
 
@@ -45,10 +45,11 @@ def task_train(spec: TrainSpec) -> TrainResult:
     from trainer.config import load_config
     from trainer.trackers import make_tracker
     from trainer.train import run_training
+    # plain names, not the enums: the checkpoint keeps the config and loads back with weights_only
     cfg = load_config({"data": spec.data, "image_size": spec.image_size, "epochs": spec.epochs,
-                       "batch_size": spec.batch_size, "tracker": arm.tracker, "log_style": arm.style,
+                       "batch_size": spec.batch_size, "tracker": str(arm.tracker), "log_style": str(arm.style),
                        "out_dir": spec.out_dir, "experiment": spec.experiment, "run_name": spec.run_name,
-                       "register_model": False, "log_artifacts": arm.family == "full",
+                       "register_model": False, "log_artifacts": arm.family == Family.FULL,
                        "system_metrics": arm.system_metrics, "cache_dir": spec.cache_dir})
     result = run_training(cfg, make_tracker(arm.tracker, arm.style))
     loop_s = result.phases["loop"]
@@ -171,7 +172,7 @@ def task_micro(spec: MicroSpec) -> MicroResult:
 def task_monitor(spec: MonitorSpec) -> MonitorResult:
     """Real-time monitoring: from the log call until the value is readable (benchmarks.monitoring)."""
     preload(spec.tracker)
-    from benchmarks.monitoring import measure
+    from benchmarks.scenarios.monitoring_probe import measure
     v = measure(spec.tracker, spec.style, Path(spec.out_dir) / f"monitor-{spec.tracker}-{spec.style}-{os.getpid()}",
                 values=spec.values, interval_s=spec.interval_s, poll_s=spec.poll_s, deadline_s=spec.deadline_s,
                 experiment=spec.experiment)
@@ -181,7 +182,7 @@ def task_monitor(spec: MonitorSpec) -> MonitorResult:
 def task_privacy(spec: PrivacySpec) -> PrivacyResult:
     """Data privacy: a small run (params, metrics, a file) with the SDK's default settings or with the
     project's telemetry switches; every HTTP attempt of this process is recorded by host."""
-    from benchmarks.privacy import small_run
+    from benchmarks.scenarios.privacy_probe import small_run
     return PrivacyResult(*small_run(spec.tracker, spec.hardened, spec.experiment, Path(spec.out_dir),
                                     Path(spec.http_log)))
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from benchmarks.examples_effort import EXAMPLES, examples_effort
+from benchmarks.reporting.examples_effort import EXAMPLES, examples_effort
 from trainer.paths import PROJECT_ROOT
 
 

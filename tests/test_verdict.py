@@ -9,11 +9,11 @@ import subprocess
 
 import pytest
 
-from benchmarks import results
-from benchmarks.findings import DEFAULT_JOB, model_table
-from benchmarks.records import Figure
-from benchmarks.report import render
-from benchmarks.verdict import (NOT_MEASURED, TOPICS, WINNERS, Cite, Evidence, Row, by_count, by_distribution,
+from benchmarks.core import results
+from benchmarks.reporting.findings import DEFAULT_JOB, model_table
+from benchmarks.core.records import Figure
+from benchmarks.reporting.report import render
+from benchmarks.reporting.verdict import (NOT_MEASURED, TOPICS, WINNERS, Cite, Evidence, Row, by_count, by_distribution,
                                 by_interval, by_offer, is_client_only, verdict)
 from trainer.paths import PROJECT_ROOT
 
@@ -94,11 +94,9 @@ def test_a_row_setting_a_server_beside_the_offline_client_says_so(fixture, tmp_p
 
 
 def test_the_path_label_follows_the_figures_modes():
-    server = Figure("macro", "per_step_overhead", 1.0, "µs/step", 10, tracker="mlflow", mode="native stack, CPU")
-    client = Figure("macro", "per_step_overhead", 2.0, "µs/step", 10, tracker="wandb",
-                    mode="W&B offline, client only, CPU")
-    online = Figure("macro", "per_step_overhead", 2.0, "µs/step", 10, tracker="wandb",
-                    mode="W&B compose W&B server, CPU")
+    server = Figure("macro", "per_step_overhead", 1.0, 10, tracker="mlflow", mode="native stack, CPU")
+    client = Figure("macro", "per_step_overhead", 2.0, 10, tracker="wandb", mode="W&B offline, client only, CPU")
+    online = Figure("macro", "per_step_overhead", 2.0, 10, tracker="wandb", mode="W&B compose W&B server, CPU")
     mixed = Row("Performance overhead", "a", "b", "tie", (Cite("figure", "m", server), Cite("figure", "w", client)))
     alike = Row("Performance overhead", "a", "b", "tie", (Cite("figure", "m", server), Cite("figure", "w", online)))
     assert "client only" in mixed.paths and alike.paths == ""
@@ -106,7 +104,8 @@ def test_the_path_label_follows_the_figures_modes():
 
 def test_winner_rules_on_known_inputs():
     def fig(value, low=None, high=None, p95=None):
-        return Figure("x", "y", value, "u", 10, low=low, high=high, detail={"p95": p95} if p95 else {})
+        return Figure("macro", "per_step_overhead", value, 10, low=low, high=high,
+                      detail={"p95": p95} if p95 else {})
     assert by_interval(fig(1, 0.5, 1.5), fig(3, 2.5, 3.5)) == "MLflow"
     assert by_interval(fig(3, 2.5, 3.5), fig(1, 0.5, 1.5)) == "W&B"
     assert by_interval(fig(1, 0, 3), fig(2, 1, 4)) == "tie"

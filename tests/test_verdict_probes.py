@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import results
-from benchmarks.profiles import get_profile
-from benchmarks.records import one, select
+from benchmarks.core import results
+from benchmarks.core.profiles import get_profile
+from benchmarks.core.records import one, select
 
 
 @pytest.mark.integration

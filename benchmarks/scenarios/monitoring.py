@@ -10,19 +10,21 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.context import TrialError
-from benchmarks.records import Figure, MonitorSpec, ScenarioResult
-from trainer.config import LOG_STYLES
+from benchmarks.core.quantities import Quantity
+from benchmarks.core.records import Figure, MonitorSpec, ScenarioName, ScenarioResult
+from benchmarks.scenarios.protocol import Scenario
+from trainer.vocab import Style, TrackerName
 
-SCENARIO = "monitoring"
-STYLES = tuple(s for s in ("naive", "tuned", "deferred") if s in LOG_STYLES)
+NAME = ScenarioName.MONITORING
+STYLES = Style.benchmarked()
 VALUES, INTERVAL_S, POLL_S = 20, 0.05, 0.01   # a 20 Hz training loop, read 100 times a second
 DEADLINE_S = {"mlflow": 10.0, "wandb": 40.0}  # after the last call
-WANDB_OFFLINE_STYLES = ("tuned",)
+WANDB_OFFLINE_STYLES = (Style.TUNED,)
 
 
 def arms(wandb_mode: str = "offline") -> list[tuple[str, str]]:
     wandb_styles = WANDB_OFFLINE_STYLES if wandb_mode == "offline" else STYLES
-    return [("mlflow", s) for s in STYLES] + [("wandb", s) for s in wandb_styles]
+    return [(TrackerName.MLFLOW, s) for s in STYLES] + [(TrackerName.WANDB, s) for s in wandb_styles]
 
 
 def trial_s(tracker: str) -> float:
@@ -53,7 +55,7 @@ def run(ctx) -> ScenarioResult:
         store = "the server's REST metric history" if tracker == "mlflow" else (
             "the local .wandb file (no server)" if ctx.wandb_mode == "offline" else "the W&B server (wandb.Api)")
         p50, p95 = (float(np.percentile(ms, q)) for q in (50, 95)) if len(ms) else (None, None)
-        figures.append(Figure(SCENARIO, "visible_latency", p50, "ms", len(ms), tracker=tracker, style=style,
+        figures.append(Figure(NAME, Quantity.VISIBLE_LATENCY, p50, len(ms), tracker=tracker, style=style,
                               subject="p50", mode=ctx.mode.label(tracker),
                               label=f"log call to readable in {store}, {style}, p50",
                               detail={"p95": p95, "max": float(ms.max()) if len(ms) else None, "logged": r.logged,
@@ -66,3 +68,6 @@ def run(ctx) -> ScenarioResult:
              f"recorder; a second thread reads every {POLL_S * 1e3:.0f} ms and notes when each step first appears. "
              "A value not readable by the deadline counts as missing."]
     return ScenarioResult(figures, notes=notes, data=data, not_measured=not_measured, failed_trials=failed)
+
+
+SCENARIO = Scenario(NAME, "Real-time monitoring", planned_trials, weight, run)

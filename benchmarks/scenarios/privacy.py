@@ -5,11 +5,14 @@ switches at import."""
 from __future__ import annotations
 
 from benchmarks.context import TrialError
-from benchmarks.records import Figure, PrivacySpec, ScenarioResult
+from benchmarks.core.quantities import Quantity
+from benchmarks.core.records import Figure, PrivacySpec, ScenarioName, ScenarioResult
 from benchmarks.scenarios.api_calls import own_hosts
+from benchmarks.scenarios.protocol import Scenario
+from trainer.vocab import TrackerName
 
-SCENARIO = "privacy"
-TRACKERS = ("mlflow", "wandb")
+NAME = ScenarioName.PRIVACY
+TRACKERS = TrackerName.compared()
 
 
 def planned_trials(p) -> int:
@@ -35,7 +38,7 @@ def run(ctx) -> ScenarioResult:
             continue
         outside = {h: n for h, n in r.hosts.items() if h not in own}
         offline = tracker == "wandb" and ctx.wandb_mode == "offline"
-        figures.append(Figure(SCENARIO, "other_host_requests", sum(outside.values()), "requests", 1, tracker=tracker,
+        figures.append(Figure(NAME, Quantity.OTHER_HOST_REQUESTS, sum(outside.values()), 1, tracker=tracker,
                               subject="default settings", mode=ctx.mode.label(tracker),
                               label="HTTP requests to hosts outside the stack, the SDK's default settings",
                               detail={"hosts": ", ".join(f"{h} ({n})" for h, n in outside.items()) or "none",
@@ -50,3 +53,6 @@ def run(ctx) -> ScenarioResult:
              "W&B offline sends nothing by construction: there is no server to send to. Its Go service "
              "(wandb-core) is a separate process that this Python-side count does not see."]
     return ScenarioResult(figures, notes=notes, data=data, failed_trials=failed)
+
+
+SCENARIO = Scenario(NAME, "Data privacy", planned_trials, weight, run)

@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.decision import SDKS, _SdkNames, count_effort
+from benchmarks.reporting.decision import SDKS, _SdkNames, count_effort
 from trainer.paths import PROJECT_ROOT
 
 EXAMPLES = {"mlflow": "examples/mlflow_minimal.py", "wandb": "examples/wandb_minimal.py"}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.records import Figure, one, select
-from benchmarks.verdict import Evidence, Row
+from benchmarks.core.records import Figure, one, select
+from benchmarks.reporting.verdict import Evidence, Row
 from trainer.paths import PROJECT_ROOT
 
 DEFAULT_JOB = PROJECT_ROOT / "docs" / "default-job" / "metrics.json"
@@ -47,8 +47,8 @@ def choices(rows: list[Row], figures: list[Figure]) -> list[str]:
         out += [f"- {WHY[r.topic]} (row *{r.topic}*: {_cell(r, tracker)})" for r in won] or [
             f"- no row of this run's verdict favours {tracker}"]
     out += ["", "**Hybrid** (`--tracker both`: the same job once per tracker)", ""]
-    per_step = one(figures, quantity="hybrid_cost", subject="per_step", style="tuned")
-    per_run = one(figures, quantity="hybrid_cost", subject="per_run", style="tuned")
+    per_step = one(figures, quantity="hybrid_step_cost", style="tuned")
+    per_run = one(figures, quantity="hybrid_run_cost", style="tuned")
     m_won = [r.topic for r in rows if r.winner == "MLflow"]
     w_won = [r.topic for r in rows if r.winner == "W&B"]
     if m_won and w_won:
@@ -89,7 +89,7 @@ def findings(rows: list[Row], ev: Evidence) -> list[str]:
         out.append(f"With its default settings MLflow's client made {int(f.value)} request(s) to hosts outside the "
                    f"stack ({f.detail.get('hosts', 'none')}); with the project's settings none "
                    "(*requests outside the stack, default settings*).")
-    staged = one(figs, scenario="storage", quantity="run_artifact_bytes", tracker="wandb", subject="model",
+    staged = one(figs, scenario="storage", quantity="staged_artifact_bytes", tracker="wandb", subject="model",
                  family="full")
     if staged:
         out.append(f"W&B stages the model artifact outside the run folder ({staged.value / 2**20:,.2f} MiB per run "

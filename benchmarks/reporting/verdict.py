@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from benchmarks.records import Figure, Mode, one, select
+from benchmarks.core.records import Figure, Mode, one, select
 
 RULE = ("**How a winner is picked.** Costs with a 95% interval (per-step overhead): the lower wins when the "
         "two intervals do not overlap, else tie. Latencies measured as distributions: the lower wins when its "
@@ -223,7 +223,7 @@ def ui_ux(ev: Evidence) -> Row:
 
 
 def visualization(ev: Evidence) -> Row:
-    from benchmarks.visualization import KINDS, LABELS, SCREENSHOTS
+    from benchmarks.scenarios.visualization import KINDS, LABELS, SCREENSHOTS
     rows = {t: {f.subject: f for f in select(ev.figures, quantity="visual_kinds", tracker=t)} for t in ("mlflow", "wandb")}
     if not all(rows.values()):
         return Row("Visualization", "n/a", "n/a", _missing("count of the kinds of view each tracker stored"))
@@ -412,7 +412,7 @@ def overhead(ev: Evidence) -> Row:
     if not (m and w):
         return Row("Performance overhead", "n/a", "n/a", _missing("per-step overhead figures"))
     m_run, w_run = ev.pair(scenario="macro", quantity="fixed_cost", style="tuned", family="full", subject="total")
-    both = ev.fig(scenario="macro", quantity="hybrid_cost", subject="per_step", style="tuned")
+    both = ev.fig(scenario="macro", quantity="hybrid_step_cost", style="tuned")
 
     def cell(step: Figure, run: Figure | None) -> str:
         return f"tuned: {_ci(step, 'µs per step')}" + (f"; per run, full work: {_ci(run, 's', digits=',.2f')}"
@@ -429,7 +429,8 @@ def storage(ev: Evidence) -> Row:
     meta = ev.fig(scenario="storage", quantity="run_metadata_bytes", tracker="mlflow", subject="total", family="full")
     bucket = ev.fig(scenario="storage", quantity="run_artifact_bytes", tracker="mlflow", subject="total", family="full")
     folder = ev.fig(scenario="storage", quantity="run_folder_bytes", tracker="wandb", subject="with_media", family="full")
-    staged = ev.fig(scenario="storage", quantity="run_artifact_bytes", tracker="wandb", subject="total", family="full")
+    staged = ev.fig(scenario="storage", quantity="staged_artifact_bytes", tracker="wandb", subject="total",
+                    family="full")
     if not (meta and bucket and folder):
         return Row("Storage", "n/a", "n/a", _missing("per-run storage figures of the full-work job"))
     if staged is None:
