@@ -39,5 +39,6 @@ def test_verdict_probes_on_the_tiny_profile(mlflow_env, xray_data, tmp_path):
         assert kinds["confusion_matrix"] >= 1 and kinds["roc"] >= 1 and kinds["images"] >= 1, (tracker, kinds)
     assert "interactive" in one(figs, quantity="visual_kinds", tracker="wandb", subject="roc").detail["form"]
     # storage: the W&B model artifact is counted where the SDK staged it, near the checkpoint's size
-    model = one(figs, scenario="storage", quantity="run_artifact_bytes", tracker="wandb", subject="model", family="full")
+    model = one(figs, scenario="storage", quantity="staged_artifact_bytes", tracker="wandb", subject="model",
+                family="full")
     assert model is not None and model.value > 1e5
