@@ -81,8 +81,8 @@ def findings(rows: list[Row], ev: Evidence) -> list[str]:
     mon = {f.tracker: f for f in select(figs, scenario="monitoring", style="tuned")}
     if len(mon) == 2:
         out.append(f"A logged value is on the MLflow server {mon['mlflow'].value:,.0f} ms after the call (p50); "
-                   f"offline W&B's file holds it after {mon['wandb'].value / 1e3:,.1f} s: the same wait as the "
-                   "SDK first run's first metric (*log call to readable*).")
+                   f"offline W&B's file holds it after {mon['wandb'].value / 1e3:,.1f} s, written in blocks by its "
+                   "local service (*log call to readable*).")
     priv = {f.tracker: f for f in select(figs, scenario="privacy")}
     if "mlflow" in priv:
         f = priv["mlflow"]
@@ -93,8 +93,8 @@ def findings(rows: list[Row], ev: Evidence) -> list[str]:
                  family="full")
     if staged:
         out.append(f"W&B stages the model artifact outside the run folder ({staged.value / 2**20:,.2f} MiB per run "
-                   "in WANDB_DATA_DIR/artifacts/staging); counted, storage per run compares like for like "
-                   "(*artifact files staged by the SDK*).")
+                   "in WANDB_DATA_DIR/artifacts/staging: the training checkpoint, weights and optimizer state); "
+                   "counted, storage per run holds the model on both sides (*artifact files staged by the SDK*).")
     lost = one(figs, scenario="load", quantity="points_lost", subject=None)
     tried = one(figs, scenario="load", quantity="points_attempted", subject=None)
     if lost and tried:

@@ -444,7 +444,8 @@ def storage(ev: Evidence) -> Row:
     return Row("Storage", f"{m / 2**20:,.2f} MiB per run: database {meta.value / 2**10:,.0f} KiB + bucket "
                f"{bucket.value / 2**20:,.2f} MiB (model included)",
                f"{w / 2**20:,.2f} MiB per run: run folder {folder.value / 2**20:,.2f} MiB + staged artifacts "
-               f"{staged.value / 2**20:,.2f} MiB (model included)", by_count(m, w),
+               f"{staged.value / 2**20:,.2f} MiB (model as the training checkpoint: weights and optimizer state)",
+               by_count(m, w),
                tuple(_fig(f, text) for f, text in ((meta, "MLflow database bytes per run"),
                                                   (bucket, "MLflow bucket bytes per run"),
                                                   (folder, "W&B run folder bytes"),
