@@ -131,3 +131,8 @@ wandb-setup: setup
 ## Kubernetes: build the mlflow, trainer and minio images and load them into kind/minikube (REGISTRY=... pushes instead)
 k8s-images: setup
 	$(PY) -m infra.k8s_images
+
+.PHONY: report-sample
+## Write the committed sample report and its plots (docs/report/) from a results folder: make report-sample RUN=results/<id>
+report-sample:
+	$(PY) -m benchmarks report $(or $(RUN),results/latest) --out $(or $(OUT),docs/report) --sample

@@ -102,8 +102,8 @@ def cmd_prune(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from benchmarks.reporting.report import render
-    print(render(args.run_dir))
+    from benchmarks.reporting.report import render, sample_line
+    print(render(args.run_dir, args.out, sample_line() if args.sample else None))
     return 0
 
 
@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None, settings=None) -> int:
     p.add_argument("--out", type=Path, default=PROJECT_ROOT / "results", help="results folder (default: results/)")
     p = sub.add_parser("report", help="re-render comparison_report.md and the plots from a results.json")
     p.add_argument("run_dir", type=Path, help="results/<run-id> (or results/latest)")
+    p.add_argument("--out", type=Path, default=None, help="write the report and plots here (default: the run folder)")
+    p.add_argument("--sample", action="store_true", help="head the report with the commit and date it was "
+                                                         "rendered at (the committed sample, docs/report/)")
     p = sub.add_parser("compare", help="do two runs agree? exit 1 if a headline figure or a count differs, 2 for different configurations")
     p.add_argument("a", type=Path, help="results/<run-id> (or its results.json)")
     p.add_argument("b", type=Path, help="another results folder")

@@ -127,7 +127,9 @@ def decision_facts() -> dict:
     with their source and date, and the features with the CI test that exercises each."""
     from dataclasses import asdict
     from benchmarks.reporting import decision
+    from benchmarks.reporting.examples_effort import examples_effort
     return {"effort": [asdict(e) for e in decision.integration_effort()],
+            "examples": [asdict(e) for e in examples_effort()],
             "facts": [asdict(f) for f in decision.documented_facts()],
             "features": [asdict(f) for f in decision.FEATURES]}
 

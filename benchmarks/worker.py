@@ -11,8 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.core.records import (Family, FirstRunResult, FirstRunSpec, MicroResult, MicroSpec, StepProbeResult,
-                                     StepProbeSpec, TrainResult, TrainSpec, result_to_json, spec_from_json)
+from benchmarks.core.records import (Family, FirstRunResult, FirstRunSpec, MicroResult, MicroSpec, MonitorResult,
+                                     MonitorSpec, PrivacyResult, PrivacySpec, StepProbeResult, StepProbeSpec,
+                                     TrainResult, TrainSpec, result_to_json, spec_from_json)
 
 RESULT_PREFIX = "RESULT "
 
@@ -168,7 +169,26 @@ def task_micro(spec: MicroSpec) -> MicroResult:
                        read_back_equal=delivery.equal)
 
 
-TASKS = {"train": task_train, "step_probe": task_step_probe, "first_run": task_first_run, "micro": task_micro}
+def task_monitor(spec: MonitorSpec) -> MonitorResult:
+    """Real-time monitoring: from the log call until the value is readable (benchmarks.monitoring)."""
+    preload(spec.tracker)
+    from benchmarks.scenarios.monitoring_probe import measure
+    v = measure(spec.tracker, spec.style, Path(spec.out_dir) / f"monitor-{spec.tracker}-{spec.style}-{os.getpid()}",
+                values=spec.values, interval_s=spec.interval_s, poll_s=spec.poll_s, deadline_s=spec.deadline_s,
+                experiment=spec.experiment)
+    return MonitorResult(v.latency_s, v.logged, v.missing)
+
+
+def task_privacy(spec: PrivacySpec) -> PrivacyResult:
+    """Data privacy: a small run (params, metrics, a file) with the SDK's default settings or with the
+    project's telemetry switches; every HTTP attempt of this process is recorded by host."""
+    from benchmarks.scenarios.privacy_probe import small_run
+    return PrivacyResult(*small_run(spec.tracker, spec.hardened, spec.experiment, Path(spec.out_dir),
+                                    Path(spec.http_log)))
+
+
+TASKS = {"train": task_train, "step_probe": task_step_probe, "first_run": task_first_run, "micro": task_micro,
+         "monitor": task_monitor, "privacy": task_privacy}
 
 
 def main() -> None:

@@ -147,5 +147,21 @@ class Quantity(StrEnum):
     WRITER_OVERLAP = ("writer_overlap", "fraction", "share of the span when every writer logged at once",
                       Better.HIGHER, Check.SHOW, Margin(why="a validity check of the load's common start"))
     USL_PEAK = ("usl_peak", "points/s", "USL peak throughput", Better.HIGHER, Check.TEST, THROUGHPUT)
+    # monitoring
+    VISIBLE_LATENCY = ("visible_latency", "ms", "log call to readable through the tracker's read API, p50",
+                       Better.LOWER, Check.MARGIN,
+                       Margin(relative=0.5, absolute=20.0, why="20 ms, or half: a reader polling a chart sees no "
+                                                               "difference; W&B's file is written in blocks"))
+    # api_calls: what one full-work run stored to show
+    VISUAL_KINDS = ("visual_kinds", "views", "views of one kind stored by a full-work run", Better.HIGHER,
+                    Check.EQUAL, EXACT)
+    # macro: the hybrid (--tracker both), from the paired rounds
+    HYBRID_STEP_COST = ("hybrid_step_cost", "µs/step", "hybrid: extra loop time per step, both trackers",
+                        Better.LOWER, Check.TEST, STEP)
+    HYBRID_RUN_COST = ("hybrid_run_cost", "s", "hybrid: extra seconds per run, both trackers", Better.LOWER,
+                       Check.TEST, SECONDS)
+    # storage
+    STAGED_ARTIFACT_BYTES = ("staged_artifact_bytes", "bytes", "W&B artifact files staged by the SDK per run",
+                             Better.LOWER, Check.MARGIN, BYTES)
     SERVICE_MEMORY = ("service_memory", "MiB", "resident memory of a service's process tree", Better.LOWER,
                       Check.MARGIN, MEMORY)

@@ -35,6 +35,8 @@ class ScenarioName(StrEnum):
     STORAGE = "storage"
     QUERY = "query"
     LOAD = "load"
+    MONITORING = "monitoring"
+    PRIVACY = "privacy"
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,35 @@ class FirstRunSpec(TrialSpec):
     out_dir: str
 
 
-SPECS: dict[str, type[TrialSpec]] = {c.task: c for c in (TrainSpec, StepProbeSpec, MicroSpec, FirstRunSpec)}
+@dataclass(frozen=True)
+class MonitorSpec(TrialSpec):
+    """Real-time monitoring: values logged on a tick, polled through the tracker's read API."""
+    task: ClassVar[str] = "monitor"
+    tracker: str
+    style: str
+    values: int
+    interval_s: float       # between log calls (a training step)
+    poll_s: float           # between reads
+    deadline_s: float       # after the last call, how long to wait for the rest
+    experiment: str
+    out_dir: str
+
+
+@dataclass(frozen=True)
+class PrivacySpec(TrialSpec):
+    """One small tracked run with the SDK's default settings or the project's hardened ones;
+    every HTTP attempt is recorded by host."""
+    task: ClassVar[str] = "privacy"
+    cold_process: ClassVar[bool] = True   # a fresh interpreter: the SDK's import-time threads count too
+    tracker: str
+    hardened: bool
+    experiment: str
+    out_dir: str
+    http_log: str
+
+
+SPECS: dict[str, type[TrialSpec]] = {c.task: c for c in (TrainSpec, StepProbeSpec, MicroSpec, FirstRunSpec,
+                                                         MonitorSpec, PrivacySpec)}
 
 
 def spec_from_json(text: str) -> TrialSpec:
@@ -210,8 +240,21 @@ class FirstRunResult:
         return self.import_s + self.init_s + self.first_metric_s + self.finish_s
 
 
+@dataclass
+class MonitorResult:
+    latency_s: list[float]          # per value read back: first seen - log call
+    logged: int
+    missing: int                    # not readable before the deadline
+
+
+@dataclass
+class PrivacyResult:
+    hosts: dict[str, int]           # host:port -> HTTP attempts
+    settings: dict[str, str]        # the telemetry switches set for this run (empty: the SDK's defaults)
+
+
 RESULTS: dict[str, type] = {"train": TrainResult, "step_probe": StepProbeResult, "micro": MicroResult,
-                            "first_run": FirstRunResult}
+                            "first_run": FirstRunResult, "monitor": MonitorResult, "privacy": PrivacyResult}
 
 
 def result_to_json(result) -> str:

@@ -115,7 +115,11 @@ class _SdkNames:
 
     def _bind(self, scope: ast.AST, into: dict[str, _Binding], local: dict[str, _Binding] | None = None) -> None:
         local = local if local is not None else {}
-        body = scope.body if isinstance(scope, ast.Module) else list(ast.walk(scope))
+        if isinstance(scope, ast.Module):  # module-level code, nested blocks (with, if, for) included
+            body = [n for stmt in scope.body if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                      ast.ClassDef)) for n in ast.walk(stmt)]
+        else:
+            body = list(ast.walk(scope))
         for node in body:
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -133,6 +137,11 @@ class _SdkNames:
                         found, names = self.resolve(v, local), _chain(t)
                         if found and names:
                             (self.shared if names[-1].startswith("self.") else into)[names[-1]] = found
+            elif isinstance(node, (ast.With, ast.AsyncWith)):  # `with mlflow.start_run() as run:`
+                for item in node.items:
+                    found, names = self.resolve(item.context_expr, local), _chain(item.optional_vars)
+                    if found and names:
+                        into[names[-1]] = found
 
 
 def _code_lines(source: str, tree: ast.Module) -> int:

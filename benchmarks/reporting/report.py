@@ -11,6 +11,8 @@ from benchmarks.core.records import Family, Figure, ScenarioName as S, ScenarioR
 from benchmarks.core.results import load, scenario_results
 from benchmarks.interrupt import banner
 from benchmarks.scenarios.registry import SCENARIOS
+from benchmarks.reporting.findings import choices, findings, model_table
+from benchmarks.reporting.verdict import RULE, Evidence, mode_line, verdict
 from trainer.files import atomic_write
 from trainer.vocab import Style, TrackerName
 
@@ -189,11 +191,14 @@ def which_tracker(suite: dict, figures: list[Figure]) -> list[str]:
     meta = one(figures, quantity=Q.RUN_METADATA_BYTES, tracker=TrackerName.MLFLOW, subject="total", family=Family.FULL)
     art = one(figures, quantity=Q.RUN_ARTIFACT_BYTES, tracker=TrackerName.MLFLOW, subject="total", family=Family.FULL)
     wfile = one(figures, quantity=Q.RUN_FOLDER_BYTES, tracker=TrackerName.WANDB, subject="with_media", family=Family.FULL)
+    staged = one(figures, quantity=Q.STAGED_ARTIFACT_BYTES, tracker=TrackerName.WANDB, subject="total",
+                 family=Family.FULL)
     if meta and art:
-        lines.append(f"| disk per 1,000 runs (from the storage figures, full work) | "
+        w_total = wfile.value + staged.value if wfile and staged else None
+        lines.append(f"| disk per 1,000 runs (from the storage figures, full work, model included) | "
                      f"{(meta.value + art.value) * 1000 / 2**30:.2f} GiB (database {meta.value * 1000 / 2**20:,.0f} "
-                     f"MiB + bucket) | {fmt(wfile.value * 1000 / 2**30 if wfile else None, 'GiB')} (offline client "
-                     "files; the server's own storage is not measured here) |")
+                     f"MiB + bucket) | {fmt(w_total * 1000 / 2**30 if w_total else None, 'GiB')} (offline client: "
+                     "run folders + artifact files the SDK staged; the server's own storage is not measured here) |")
     lines += ["", "### Integration effort (counted from the adapters' code)", "",
               "| file | role | code lines | SDK call sites | distinct SDK functions |", "|---|---|---|---|---|"]
     lines += [f"| `{e['path']}` | {e['role']} | {e['code_lines']} | {e['sdk_call_sites']} | "
@@ -209,31 +214,67 @@ def which_tracker(suite: dict, figures: list[Figure]) -> list[str]:
     return lines + [""]
 
 
-def render(run_dir: Path | str) -> Path:
+def verdict_section(s: dict, scenarios: dict[str, ScenarioResult]) -> list[str]:
+    """The report's main part: the mode line, the verdict table and its rule, recommendations, findings and
+    the model's performance."""
+    figures = results_figures(scenarios)
+    query = scenarios.get("query")
+    ev = Evidence(figures, s.get("decision") or {}, (query.data.get("features") or []) if query else [])
+    rows = verdict(ev)
+    line, covered = mode_line(s["environment"])
+    out = [f"**Mode of every figure below, unless its row says otherwise.** {line}", "", "## The verdict", "",
+           "| topic | MLflow | W&B | winner | evidence |", "|---|---|---|---|---|"]
+    for r in rows:
+        topic = f"**{r.topic}**" + "".join(f"; {x}" for x in (r.note, r.paths) if x)
+        out.append(f"| {topic} | {r.mlflow} | {r.wandb} | {r.winner} | {r.evidence(covered)} |")
+    out += ["", RULE, "", "## Recommendations", *choices(rows, figures), "",
+            "## What we found", "", *findings(rows, ev), "", "## Model performance", "", *model_table(), ""]
+    return out
+
+
+def sample_line() -> str:
+    """The committed sample's header: when, and at which commit of this repository, it was rendered."""
+    import datetime
+    from trainer.provenance import git_commit
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Sample report, rendered {now} at commit {(git_commit() or 'unknown')[:12]} with "
+            "`make report-sample` from the benchmark run named below.")
+
+
+def render(run_dir: Path | str, out_dir: Path | str | None = None, sample_of: str | None = None) -> Path:
+    """comparison_report.md and its plots into `out_dir` (default: the run folder). `sample_of` names the
+    commit and date of a committed sample (docs/report/)."""
     run_dir = Path(run_dir)
+    out_dir = Path(out_dir) if out_dir else run_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
     s = load(run_dir)
     env, prof = s["environment"], s["profile"]
     scenarios = scenario_results(s)
-    lines = ["# MLflow vs Weights & Biases: what tracking costs", "", *banner(s),
-             f"Benchmark run `{s['run_id']}` ({s['created']}), profile **{prof['name']}**, "
-             f"{fmt(s.get('duration_s'), 's')} in all (planned: {s['plan']['trials']} trials, "
-             f"{fmt(s['plan']['estimated_s'], 's')}). Every number below is read from `results.json` in this folder.",
-             "", "| machine | |", "|---|---|",
-             f"| CPU | {env['cpu']} ({env['cpu_count']} cores, {env.get('memory_gb', '?')} GiB) |",
-             f"| GPU | {env['gpu'] or 'none'} |", f"| OS / Python | {env['os']} / {env['python']} |",
-             "| versions | " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + " |",
-             f"| stack | {env['stack_mode']}; W&B {env['wandb_mode']} |", f"| git commit | {env['git_commit'] or 'n/a'} |",
-             f"| training job | {prof['epochs']} epoch(s), {prof['image_size']}x{prof['image_size']}, batch "
-             f"{prof['batch_size']}, data {prof.get('data', '?')} |",
-             "", "## Summary", "", SIGNIFICANCE, "", "| figure | MLflow | W&B |", "|---|---|---|"]
+    lines = ["# MLflow vs Weights & Biases: the verdict", "", *banner(s)]
+    if sample_of:
+        lines += [f"_{sample_of}_", ""]
+    lines += [f"Benchmark run `{s['run_id']}` ({s['created']}), profile **{prof['name']}**, "
+              f"{fmt(s.get('duration_s'), 's')} in all, code at commit `{(env['git_commit'] or 'n/a')[:12]}`. "
+              "Every number is read from that run's `results.json`; the machine and every figure with its "
+              "interval and mode are in the appendix.", ""]
+    lines += verdict_section(s, scenarios)
+    lines += ["---", "", "# Appendix: every figure", "", "| machine | |", "|---|---|",
+              f"| CPU | {env['cpu']} ({env['cpu_count']} cores, {env.get('memory_gb', '?')} GiB) |",
+              f"| GPU | {env['gpu'] or 'none'} |", f"| OS / Python | {env['os']} / {env['python']} |",
+              "| versions | " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + " |",
+              f"| stack | {env['stack_mode']}; W&B {env['wandb_mode']} |", f"| git commit | {env['git_commit'] or 'n/a'} |",
+              f"| training job | {prof['epochs']} epoch(s), {prof['image_size']}x{prof['image_size']}, batch "
+              f"{prof['batch_size']}, data {prof.get('data', '?')} |",
+              f"| plan | {s['plan']['trials']} trials, {fmt(s['plan']['estimated_s'], 's')} estimated |",
+              "", "## Summary", "", SIGNIFICANCE, "", "| figure | MLflow | W&B |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(s)]
     lines += [""]
     for name in SCENARIOS:
         if name in scenarios:
-            lines += _scenario_section(name, scenarios[name], run_dir)
+            lines += _scenario_section(name, scenarios[name], out_dir)
     lines += ["## Feature comparison", "", "| feature | MLflow | W&B | kind | shown by |", "|---|---|---|---|---|"]
     lines += [f"| {r.feature} | {r.mlflow} | {r.wandb} | {r.kind} | {r.shown_by} |" for r in feature_rows(scenarios)]
     lines += [""] + which_tracker(s, results_figures(scenarios))
-    lines += ["## Recommendations", "", *[f"- {r}" for r in recommendations(s)], ""]
-    report = run_dir / "comparison_report.md"
+    lines += ["## Notes on the figures", "", *[f"- {r}" for r in recommendations(s)], ""]
+    report = out_dir / "comparison_report.md"
     return atomic_write(report, lambda tmp: tmp.write_text("\n".join(lines)))

@@ -63,6 +63,16 @@ def count_trial(ctx, arm: Arm) -> dict:
     return out
 
 
+def visual_figures(arm: Arm, r, mode: str) -> list[Figure]:
+    """Kinds of view stored by one full-work run, read back (benchmarks.scenarios.visualization)."""
+    from benchmarks.scenarios import visualization
+    stored = (visualization.mlflow_stored(r.run_id) if arm.tracker == "mlflow"
+              else visualization.wandb_stored(r.run_dir))
+    return [Figure(NAME, Quantity.VISUAL_KINDS, s.count, 1, tracker=arm.tracker, style=arm.style,
+                   family=arm.family, subject=s.kind, mode=mode, label=f"{visualization.LABELS[s.kind]} stored",
+                   detail={"form": s.form, "read_back": s.evidence}) for s in stored]
+
+
 def run(ctx) -> ScenarioResult:
     figures, data, not_measured = [], {}, {}
     for arm in ARMS:
@@ -99,6 +109,8 @@ def run(ctx) -> ScenarioResult:
             fig(Quantity.ARTIFACT_PROXY_REQUESTS, rec.artifact_proxy, "requests",
                 "artifact requests the MLflow server forwards to S3 (--serve-artifacts)")
             entry["reconciled"] = {**asdict(rec), "explained": rec.explained}
+        if arm.style == "tuned":  # the same full-work job for both trackers: what each stored to show
+            figures += visual_figures(arm, r, mode)
         data[arm.name] = entry
     if mlflow_access_log(ctx) is None:
         not_measured["server requests"] = ("the MLflow server's access log is read from the native stack's log "

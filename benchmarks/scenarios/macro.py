@@ -296,6 +296,32 @@ def style_differences(ctx, rounds: Rounds) -> list[Figure]:
     return out
 
 
+def hybrid_figures(ctx, rounds: Rounds, style: Style = Style.TUNED) -> list[Figure]:
+    """The hybrid, `--tracker both`: the trainer runs the same job once per tracker (trainer.train.run), so its
+    cost is the two runs' extra cost over an untracked job, summed round by round from the paired trials;
+    per step (µs over the steps of one job) and per run (start + report + finish, s)."""
+    m_arm, w_arm = Arm(TrackerName.MLFLOW, style), Arm(TrackerName.WANDB, style)
+    rows = [row for _, row in sorted(rounds.rows.items()) if {NONE.name, m_arm.name, w_arm.name} <= set(row)]
+    if not rows:
+        return []
+
+    def fixed(r: TrainResult) -> float:
+        return sum(r.phases[q] for q in FIXED_PHASES)
+    base, m, w = ([row[a.name] for row in rows] for a in (NONE, m_arm, w_arm))
+    step = mean_interval([((a.phases["loop"] - n.phases["loop"]) + (b.phases["loop"] - n.phases["loop"]))
+                          / n.steps * 1e6 for n, a, b in zip(base, m, w)])
+    run_cost = mean_interval([(fixed(a) - fixed(n)) + (fixed(b) - fixed(n)) for n, a, b in zip(base, m, w)])
+    detail = {"derived": "--tracker both runs the job once per tracker: the sum of the two paired differences "
+                         "per round", "mlflow_arm": m_arm.name, "wandb_arm": w_arm.name}
+    mode = f"{ctx.mode.label('mlflow')} + {ctx.mode.label('wandb')}"
+    return [Figure(NAME, quantity, e.value, e.n, tracker=TrackerName.BOTH, style=style, family=Family.METRICS,
+                   system_metrics=False, low=e.low, high=e.high, mode=mode, indicative=e.n < 10,
+                   label=f"hybrid (MLflow and W&B, {style}): {words}", detail=detail)
+            for e, quantity, words in ((step, Quantity.HYBRID_STEP_COST, "extra µs per optimizer step"),
+                                       (run_cost, Quantity.HYBRID_RUN_COST,
+                                        "extra seconds per run (start, report, finish)"))]
+
+
 def resolution(ctx, figures: list[Figure]) -> list[Figure]:
     """What this machine resolves per step: the median half-width of the metrics-only arms' intervals.
     A difference smaller than this is not seen by this benchmark here."""
@@ -347,6 +373,7 @@ def run(ctx) -> ScenarioResult:
     train_images = next((r.train_images for row in rounds.rows.values() for r in row.values()), 0)
     figures += projections(ctx, rounds, probe, train_images) if train_images else []
     figures += model_checks(ctx, rounds) + style_differences(ctx, rounds) + resolution(ctx, figures)
+    figures += hybrid_figures(ctx, rounds)
     figures += plain_figures(ctx, rounds, [NONE, *tracked, *extras])
     figures = holm_by_quantity(figures)
     notes = [f"Job: {p.epochs} epoch(s) at {p.image_size}x{p.image_size}, batch {p.batch_size}, on {ctx.data}; "

@@ -16,7 +16,7 @@ from benchmarks.scenarios.protocol import Scenario
 from benchmarks.core.records import Family, ScenarioName, select, Arm, Figure, MicroSpec, ScenarioResult
 from benchmarks.scenarios.macro import train_spec
 from benchmarks.scenarios.storage_bytes import (BUCKET_KINDS, bucket_bytes_of_runs, logged_model_ids, postgres_bytes_of_runs,
-                                      wandb_folder_bytes)
+                                      wandb_folder_bytes, wandb_staged_bytes)
 from infra.native import S3, Postgres
 from trainer.vocab import Style, TrackerName
 
@@ -117,6 +117,15 @@ def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path],
             f"W&B: run folder without media ({OFFLINE})", subject="without_media")
         fig(Quantity.RUN_METADATA_BYTES, sum(x.run_file for x in w) / m, m, TrackerName.WANDB, f"W&B: the run's .wandb file ({OFFLINE})",
             subject="total")
+        staged = [wandb_staged_bytes(f) for f in folders]
+        types = sorted({t for st in staged for t in st})
+        for kind in types:
+            fig(Quantity.STAGED_ARTIFACT_BYTES, sum(st.get(kind, 0) for st in staged) / m, m, TrackerName.WANDB,
+                f"W&B: artifact files staged by the SDK per run, {kind} ({OFFLINE})", subject=kind,
+                where="WANDB_DATA_DIR/artifacts/staging (outside the run folder)")
+        fig(Quantity.STAGED_ARTIFACT_BYTES, sum(sum(st.values()) for st in staged) / m, m, TrackerName.WANDB,
+            f"W&B: artifact files staged by the SDK per run, model included ({OFFLINE})", subject="total",
+            where="WANDB_DATA_DIR/artifacts/staging (outside the run folder)")
     data = {"relations_per_run": {r.table: {**asdict(r), "table_bytes": r.table_bytes / n,
                                            "index_bytes": r.index_bytes / n, "rows": r.rows / n}
                                   for r in relations if r.rows},

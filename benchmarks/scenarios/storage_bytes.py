@@ -133,3 +133,15 @@ def wandb_folder_bytes(run_folder: Path) -> WandbFolderBytes:
     return WandbFolderBytes(folder=sum(p.stat().st_size for p in files),
                             run_file=sum(p.stat().st_size for p in files if p.suffix == ".wandb"),
                             media=sum(p.stat().st_size for p in files if media_root in p.parents))
+
+
+def wandb_staged_bytes(run_folder: Path) -> dict[str, int]:
+    """Bytes of the files a W&B run's artifacts hold, by artifact type (model, run_table, ...), where the SDK
+    staged them for upload (WANDB_DATA_DIR/artifacts/staging, outside the run folder), read from the
+    artifacts' manifests in the .wandb file; a file the SDK already removed counts 0."""
+    from trainer.trackers.wandb_reader import read_folder
+    out: dict[str, int] = {}
+    for a in read_folder(run_folder).artifacts:
+        staged = [Path(e["local_path"]) for e in a["manifest"] if e["local_path"]]
+        out[a["type"]] = out.get(a["type"], 0) + sum(p.stat().st_size for p in staged if p.is_file())
+    return out
