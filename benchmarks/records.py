@@ -127,7 +127,28 @@ class FirstRunSpec(TrialSpec):
     out_dir: str
 
 
-SPECS: dict[str, type[TrialSpec]] = {c.task: c for c in (TrainSpec, StepProbeSpec, MicroSpec, FirstRunSpec)}
+@dataclass(frozen=True)
+class StepBlocksSpec(TrialSpec):
+    """Per-step logging cost inside one process: paired blocks of `block_steps` training steps with and
+    without logging, through one tracker and style, or through a planted calibration cost."""
+    task: ClassVar[str] = "step_blocks"
+    tracker: str                    # mlflow | wandb | calibration
+    style: str                      # a log style; for calibration the planted logger's name
+    image_size: int
+    batch_size: int
+    block_steps: int
+    pairs: int                      # measured pairs
+    warmup_pairs: int               # run first, not kept
+    seed: int
+    data: str
+    cache_dir: str
+    experiment: str
+    out_dir: str
+    torch_threads: int = 1          # one: a contended core's thread barrier would swamp the effect
+
+
+SPECS: dict[str, type[TrialSpec]] = {c.task: c for c in (TrainSpec, StepProbeSpec, MicroSpec, FirstRunSpec,
+                                                         StepBlocksSpec)}
 
 
 def spec_from_json(text: str) -> TrialSpec:
@@ -188,8 +209,22 @@ class FirstRunResult:
         return self.import_s + self.init_s + self.first_metric_s + self.finish_s
 
 
+@dataclass
+class StepBlocksResult:
+    """Seconds per measured pair of blocks (see benchmarks.scenarios.step_blocks.BlockSamples)."""
+    block_steps: int
+    plain_s: list[float]
+    logged_s: list[float]
+    plain_drain_s: list[float]
+    logged_drain_s: list[float]
+    logged_first: list[bool]
+    values_logged: int              # values handed to the logger, warm-up pairs included
+    failed_deliveries: int          # sends that raised (a trial with any is not a sample)
+    one_core: bool                  # the process ran pinned to one CPU
+
+
 RESULTS: dict[str, type] = {"train": TrainResult, "step_probe": StepProbeResult, "micro": MicroResult,
-                            "first_run": FirstRunResult}
+                            "first_run": FirstRunResult, "step_blocks": StepBlocksResult}
 
 
 def result_to_json(result) -> str:

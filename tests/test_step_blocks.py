@@ -1,0 +1,130 @@
+"""The step scenario's harness: paired blocks recover a planted per-step cost, on a fake
+clock with drift and noise (exact and deterministic), and on real training steps in this
+process with a planted busy-wait; broken pairing (every logged block first) misses it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.records import StepBlocksSpec
+from benchmarks.scenarios.planted import BackgroundBurn, BusyWait
+from benchmarks.scenarios.step_blocks import block_schedule, covers, run_blocks, step_cost
+
+BLOCK, PAIRS = 10, 40
+
+
+class FakeMachine:
+    """A clock that only the simulated work moves: each training step takes `base_s`, growing by
+    `drift_s` per step (a machine that slows down as the run goes on), plus seeded noise."""
+
+    def __init__(self, base_s=0.010, drift_s=2e-6, noise_s=200e-6, seed=0):
+        self.now, self.base_s, self.drift_s, self.noise_s = 0.0, base_s, drift_s, noise_s
+        self.rng = np.random.default_rng(seed)
+
+    def clock(self) -> float:
+        return self.now
+
+    def step(self, n: int) -> float:
+        self.now += self.base_s + self.drift_s * n + self.rng.normal(0, self.noise_s)
+        return float(n)
+
+
+class FakeLogger:
+    """`caller_s` per logged step on the training thread, `background_s` per logged step left for the drain."""
+
+    def __init__(self, machine: FakeMachine, caller_s: float, background_s: float = 0.0):
+        self.machine, self.caller_s, self.background_s, self.pending, self.logged = machine, caller_s, background_s, 0, []
+
+    def log_metrics(self, metrics, step):
+        self.machine.now += self.caller_s
+        self.pending += 1
+        self.logged.append((step, dict(metrics)))
+
+    def drain(self):
+        self.machine.now += self.pending * self.background_s
+        self.pending = 0
+
+
+def measure(schedule, caller_us=300.0, background_us=0.0, **machine):
+    m = FakeMachine(**machine)
+    logger = FakeLogger(m, caller_us * 1e-6, background_us * 1e-6)
+    samples = run_blocks(m.step, logger, block_steps=BLOCK, schedule=schedule, warmup_pairs=2, clock=m.clock)
+    return step_cost(samples), samples, logger
+
+
+def test_the_schedule_pairs_every_logged_block_with_a_neighbour_in_a_seeded_order():
+    s = block_schedule(PAIRS, seed=3)
+    pairs = [tuple(s[i:i + 2]) for i in range(0, len(s), 2)]
+    assert set(pairs) == {(True, False), (False, True)}  # one of each per pair, both orders occur
+    assert s == block_schedule(PAIRS, seed=3) and s != block_schedule(PAIRS, seed=4)
+
+
+def test_a_planted_cost_is_recovered_despite_drift():
+    cost, samples, logger = measure(block_schedule(PAIRS + 2, seed=0))
+    assert len(samples.logged_s) == PAIRS and 0 < sum(samples.logged_first) < PAIRS
+    assert covers(cost.lower, 300) and cost.lower.high - cost.lower.low < 100
+    assert abs(cost.lower.value - 300) < 25
+    assert covers(cost.upper, 300)  # nothing was left for the drain
+    assert [k for _, values in logger.logged for k in values] == ["train/loss"] * len(logger.logged)
+
+
+def test_broken_pairing_misses_the_planted_cost():
+    """The same measurement with every logged block first: the drift lands in the difference, and
+    the interval no longer covers the planted value (what the test above guards against)."""
+    n = PAIRS + 2
+    cost, _, _ = measure([True] * n + [False] * n)
+    assert not covers(cost.lower, 300)
+    assert cost.lower.value < 0  # the later, slower plain blocks make logging look free
+
+
+def test_the_drain_separates_the_two_figures():
+    """Work left to a background sender shows in the upper figure only."""
+    cost, _, _ = measure(block_schedule(PAIRS + 2, seed=1), caller_us=50, background_us=400)
+    assert covers(cost.lower, 50) and covers(cost.upper, 450)
+    assert not covers(cost.lower, 450)
+
+
+def test_a_schedule_without_pairs_is_refused():
+    m = FakeMachine()
+    with pytest.raises(ValueError, match="no pairs"):
+        run_blocks(m.step, FakeLogger(m, 0), block_steps=1, schedule=[True, True, False], clock=m.clock)
+
+
+@pytest.fixture
+def torch_threads():
+    import torch
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_planted_busy_wait_is_recovered_on_real_training_steps(synthetic_data, image_cache, tmp_path, torch_threads):
+    """Real optimizer steps of the seed's network (tiny profile's size) on the real clock: a large
+    planted cost (50 ms per logged step, far above this machine's step-to-step noise) comes back
+    within 20 %; pairing keeps the machine's own drift out."""
+    from benchmarks.worker import training_steps
+    spec = StepBlocksSpec(tracker="calibration", style="busy-100", image_size=32, batch_size=8, block_steps=2,
+                          pairs=10, warmup_pairs=1, seed=0, data=str(synthetic_data), cache_dir=str(image_cache),
+                          experiment="test", out_dir=str(tmp_path))
+    planted = BusyWait(50_000)
+    samples = run_blocks(training_steps(spec), planted, block_steps=spec.block_steps, warmup_pairs=spec.warmup_pairs,
+                         schedule=block_schedule(spec.pairs + spec.warmup_pairs, spec.seed))
+    cost = step_cost(samples)
+    assert len(samples.logged_s) == spec.pairs and planted.logged == (spec.pairs + spec.warmup_pairs) * spec.block_steps
+    assert abs(cost.lower.value - 50_000) < 10_000, cost.lower
+
+
+def test_background_burn_is_paid_in_the_drain():
+    """The planted background thread burns its CPU time per logged step; drain() returns once it has."""
+    import time
+    burn = BackgroundBurn(2_000)
+    t0 = time.thread_time()
+    for step in range(20):
+        burn.log_metrics({"train/loss": 0.0}, step)
+    handed = time.thread_time() - t0
+    start = time.perf_counter()
+    burn.drain()
+    waited = time.perf_counter() - start
+    burn.finish()
+    assert burn.logged == 20 and handed < 0.02  # the hand-over is cheap on the caller's thread
+    assert waited >= 0.02  # at least half of the 40 ms burned was still to come at the drain
