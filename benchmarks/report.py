@@ -11,7 +11,8 @@ from benchmarks.records import Figure, ScenarioResult, one, select
 from benchmarks.results import SCENARIOS, load, scenario_results
 from trainer.files import atomic_write
 
-TITLES = {"setup": "Setup time", "micro": "Logging overhead, micro", "macro": "Logging overhead, macro",
+TITLES = {"setup": "Setup time", "micro": "Logging overhead, micro",
+          "step": "Logging overhead per step (paired blocks in one process)", "macro": "Logging overhead, macro",
           "api_calls": "API calls", "storage": "Storage usage", "query": "Query latency", "load": "Load"}
 
 def fmt(value, unit: str = "") -> str:
@@ -35,8 +36,12 @@ def cell(f: Figure | None, missing: str = "not measured") -> str:
         text = f"{fmt(f.value)} [{fmt(f.low)}, {fmt(f.high)}] {f.unit}".strip()
     if f.p is not None and not f.significant:
         text += " (not significant)"
+    if f.detail.get("half_width") is not None:
+        text += f" (±{fmt(f.detail['half_width'])})"
     if f.indicative:
         text += " (indicative)"
+    if f.detail.get("valid") is False:
+        text += " (NOT VALID: a calibration missed its planted cost)"
     return text
 
 

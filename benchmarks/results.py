@@ -15,7 +15,7 @@ from trainer.files import atomic_write
 
 SCHEMA_VERSION = 2
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
-SCENARIOS = ("setup", "micro", "macro", "api_calls", "storage", "query", "load")
+SCENARIOS = ("setup", "micro", "step", "macro", "api_calls", "storage", "query", "load")
 
 
 def schema() -> dict:
