@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.records import StepBlocksSpec
+from benchmarks.records import Figure, StepBlocksSpec
 from benchmarks.scenarios.planted import BackgroundBurn, BusyWait
 from benchmarks.scenarios.step_blocks import block_schedule, covers, run_blocks, step_cost
 
@@ -128,3 +128,31 @@ def test_background_burn_is_paid_in_the_drain():
     burn.finish()
     assert burn.logged == 20 and handed < 0.02  # the hand-over is cheap on the caller's thread
     assert waited >= 0.02  # at least half of the 40 ms burned was still to come at the drain
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_step_scenario_on_the_tiny_profile_against_the_native_stack(mlflow_env, xray_data, tmp_path):
+    """Every tracker and style and every calibration arm gives a lower and an upper figure, each arm
+    logged one value per step of its logged blocks, and validity follows the calibrations."""
+    from benchmarks.profiles import get_profile
+    from benchmarks.records import select
+    from benchmarks.runner import make_context, run_suite
+    from benchmarks.scenarios.planted import CALIBRATIONS
+    p = get_profile("tiny")
+    ctx = make_context(p, tmp_path, str(xray_data), "step", settings=mlflow_env.settings)
+    sc = run_suite(ctx, ["step"])["scenarios"]["step"]
+    assert sc["status"] in ("measured", "partial") and not sc["failed_trials"], sc
+    figs = [Figure.from_dict(f) for f in sc["figures"]]
+    logged = (p.step_pairs + p.step_warmup_pairs) * p.step_block_steps
+    for tracker in ("mlflow", "wandb"):
+        for style in ("naive", "tuned", "deferred"):
+            found = select(figs, scenario="step", quantity="per_step_cost", tracker=tracker, style=style)
+            assert {f.subject for f in found} == {"lower", "upper"}, (tracker, style)
+            assert all(f.n == p.step_pairs and f.low <= f.value <= f.high for f in found)
+            assert all(f.detail["values_logged"] == logged for f in found)
+    planted = select(figs, quantity="planted_cost")
+    assert {f.subject for f in planted} == {f"{c.name} {b}" for c in CALIBRATIONS for b in ("lower", "upper")}
+    checked = [f for f in planted if f.detail["checked"]]
+    valid = all(f.detail["covers"] for f in checked)
+    assert all(f.detail["valid"] == valid for f in figs) and (sc["status"] == "measured") == valid
