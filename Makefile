@@ -116,3 +116,8 @@ k8s-env: .env
 ## Print the Kubernetes manifests of an overlay (OVERLAY=laptop|cluster); apply with kubectl apply -k
 k8s-render: setup k8s-env
 	.venv/bin/kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),laptop)
+
+.PHONY: benchmark-step
+## Only the per-step logging cost (paired blocks in one process, calibration arms included) (PROFILE=quick|full)
+benchmark-step: up
+	$(PY) -m benchmarks run --profile $(PROFILE) --scenario step

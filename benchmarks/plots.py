@@ -95,7 +95,30 @@ def setup(sc: ScenarioResult, out: Path) -> list[str]:
     return [save_figure(fig, out / "setup.png").name]
 
 
-PLOTS = {"setup": setup, "micro": micro, "macro": macro, "storage": storage, "query": query}
+def step(sc: ScenarioResult, out: Path) -> list[str]:
+    figs = select(sc.figures, quantity="per_step_cost") + select(sc.figures, quantity="planted_cost")
+    lower = [f for f in figs if f.subject.endswith("lower")]
+    if not lower:
+        return []
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for offset, bound, color in ((-0.15, "lower", "tab:blue"), (0.15, "upper", "tab:orange")):
+        ours = [f for f in figs if f.subject.endswith(bound)]
+        ax.errorbar([i + offset for i in range(len(ours))], [f.value for f in ours], fmt="o", color=color,
+                    yerr=[[f.value - f.low for f in ours], [f.high - f.value for f in ours]], capsize=3,
+                    label=f"{bound}: {'logged block alone' if bound == 'lower' else 'plus the drain'}")
+    for i, f in enumerate(lower):
+        if "planted_us" in f.detail:
+            ax.plot([i - 0.35, i + 0.35], [f.detail["planted_us"]] * 2, "k--", lw=1)
+    names = [f"{f.tracker or 'calibration'} {f.style or f.subject.split()[0]} {f.scale:g}px" for f in lower]
+    ax.set_xticks(range(len(lower)), names, rotation=30, ha="right", fontsize=8)
+    ax.set_yscale("symlog", linthresh=10)
+    ax.set_ylabel("µs per optimizer step (95% CI)")
+    ax.set_title("Per-step cost from paired blocks (dashed: a calibration's planted value)", fontsize=10)
+    ax.legend(fontsize=8)
+    return [save_figure(fig, out / "step.png").name]
+
+
+PLOTS = {"setup": setup, "micro": micro, "step": step, "macro": macro, "storage": storage, "query": query}
 
 
 def draw(name: str, sc: ScenarioResult, out: Path) -> list[str]:

@@ -156,3 +156,17 @@ def test_step_scenario_on_the_tiny_profile_against_the_native_stack(mlflow_env, 
     checked = [f for f in planted if f.detail["checked"]]
     valid = all(f.detail["covers"] for f in checked)
     assert all(f.detail["valid"] == valid for f in figs) and (sc["status"] == "measured") == valid
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_the_summary_takes_its_per_step_rows_from_the_step_scenario(valid):
+    from benchmarks.report import headline
+    figs = [Figure("step", "per_step_cost", 120.0 if t == "mlflow" else 340.0, "µs/step", 30, tracker=t,
+                   style="tuned", subject=bound, scale=size, low=80.0, high=160.0 if t == "mlflow" else 400.0,
+                   p=0.001, detail={"valid": valid, "half_width": 40.0 if t == "mlflow" else 30.0})
+            for t in ("mlflow", "wandb") for bound in ("lower", "upper") for size in (32.0, 64.0)]
+    rows = [r for r in headline(figs) if r[0].startswith("Per-step cost")]
+    assert len(rows) == 4 and "tuned style, 32 px, lower" in rows[0][0]
+    _, mlflow, wandb = rows[0]
+    assert mlflow.startswith("120 [80, 160] µs/step (±40)") and wandb.startswith("340 [80, 400] µs/step (±30)")
+    assert ("NOT VALID" in mlflow) is (not valid)
