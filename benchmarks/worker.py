@@ -173,10 +173,9 @@ def task_step_blocks(spec: StepBlocksSpec) -> StepBlocksResult:
     """Per-step logging cost inside this one process: the tracker's run is started once, the model
     trains on batches prepared in memory, and paired blocks of steps with and without logging run
     in a seeded order (benchmarks.scenarios.step_blocks)."""
-    import torch
     from benchmarks.scenarios.step_blocks import block_schedule, run_blocks
-    from benchmarks.scenarios.step_logging import open_logger
-    if spec.tracker != "calibration":
+    from benchmarks.scenarios.step_logging import CALIBRATION, open_logger
+    if spec.tracker != CALIBRATION:
         preload(spec.tracker)
     logger = open_logger(spec)  # first: a planted arm pinned to one core pins torch's threads too
     step = training_steps(spec)
