@@ -47,7 +47,7 @@ ui: setup
 .PHONY: ui-tour
 ## Screenshots of the MLflow UI of the running stack into docs/ui (Debian chromium, headless)
 ui-tour: up
-	$(PY) -m benchmarks.browser --out docs/ui
+	$(PY) -m benchmarks.scenarios.browser --out docs/ui
 
 .PHONY: clean
 ## Stop the stack and DELETE its data (database, bucket, compose volumes)

@@ -1,7 +1,7 @@
 import sys
 
 if sys.argv[1:2] == ["gpu-check"]:  # before benchmarks.cli: the GPU machine lacks what the benchmark imports
-    from benchmarks.gpu_check import main as gpu_check
+    from benchmarks.gpu.check import main as gpu_check
     sys.exit(gpu_check(sys.argv[2:]))
 
 from benchmarks.cli import main

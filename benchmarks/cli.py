@@ -5,8 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.profiles import PROFILES
-from benchmarks.results import SCENARIOS
+from benchmarks.core.profiles import PROFILES
+from benchmarks.core.records import ScenarioName
 from trainer.paths import PROJECT_ROOT, SYNTHETIC_DATA as SYNTHETIC
 from trainer.errors import run_cli
 
@@ -35,15 +35,15 @@ def describe_data(path: str) -> str:
 
 
 def headline(suite: dict) -> list[str]:
-    from benchmarks.report import summary_rows
+    from benchmarks.reporting.report import summary_rows
     return [f"  {name}: MLflow {m} | W&B {w}" for name, m, w in summary_rows(suite)[:6]]
 
 
 def cmd_run(args) -> int:
-    from benchmarks.profiles import get_profile
-    from benchmarks.report import render
+    from benchmarks.core.profiles import get_profile
+    from benchmarks.reporting.report import render
     from benchmarks.runner import make_context, point_latest, run_suite
-    names = args.scenario or list(SCENARIOS)
+    names = [ScenarioName(n) for n in args.scenario] if args.scenario else list(ScenarioName)
     data = args.data or default_data()
     print(describe_data(data), file=sys.stderr)
     ctx = make_context(get_profile(args.profile), Path(args.out), data, args.run_id)
@@ -61,7 +61,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from benchmarks.report import render
+    from benchmarks.reporting.report import render
     print(render(args.run_dir))
     return 0
 
@@ -69,8 +69,8 @@ def cmd_report(args) -> int:
 def cmd_compare(args) -> int:
     """Exit 1 when a headline figure differs between the two runs (Holm-corrected); the other figures
     with an interval are listed, corrected as a family of their own, and do not decide."""
-    from benchmarks.compare import compare, interval_estimates, side_by_side, split, table
-    from benchmarks.results import all_figures, load
+    from benchmarks.reporting.compare import compare, interval_estimates, side_by_side, split, table
+    from benchmarks.core.results import all_figures, load
     a, b = load(args.a), load(args.b)
     (head_a, rest_a), (head_b, rest_b) = split(all_figures(a)), split(all_figures(b))
     rows, only = compare(interval_estimates(head_a), interval_estimates(head_b))
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run the benchmark against the running stack (make up)")
     p.add_argument("--profile", default="quick", choices=list(PROFILES), help="quick (CPU, default), full (GPU), tiny (tests)")
-    p.add_argument("--scenario", action="append", choices=SCENARIOS, help="run only this scenario (repeatable)")
+    p.add_argument("--scenario", action="append", choices=list(ScenarioName), help="run only this scenario (repeatable)")
     p.add_argument("--out", default=str(PROJECT_ROOT / "results"), help="results folder (default: results/)")
     p.add_argument("--data", default=None, help="data set folder (default: ../shared/datasets/covid19-image-dataset "
                                                 "when present, else generated data)")
@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("gpu-check", add_help=False, help="the seed's job on one GPU (docs/gpu/README.md); "
                                                      "`python -m benchmarks gpu-check --help` for its flags")
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["gpu-check"]:  # its own parser (python -m benchmarks.gpu_check)
-        from benchmarks.gpu_check import main as gpu_check
+    if argv[:1] == ["gpu-check"]:  # its own parser (python -m benchmarks.gpu.check)
+        from benchmarks.gpu.check import main as gpu_check
         return gpu_check(argv[1:])
     args = parser.parse_args(argv)
     return run_cli(lambda: {"run": cmd_run, "report": cmd_report, "compare": cmd_compare}[args.command](args))

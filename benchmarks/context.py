@@ -14,8 +14,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmarks.profiles import Profile
-from benchmarks.records import Mode, TrialSpec, result_from_json
+from benchmarks.core.profiles import Profile
+from benchmarks.core.records import Mode, TrialSpec, result_from_json
 from infra.settings import Settings
 from trainer.paths import PROJECT_ROOT
 
@@ -82,7 +82,7 @@ def _trial_child(spec_json: str, log: str, send, env: dict[str, str]) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.chdir(PROJECT_ROOT)
-    from benchmarks.records import result_to_json, spec_from_json
+    from benchmarks.core.records import result_to_json, spec_from_json
     from benchmarks.worker import TASKS
     try:
         spec = spec_from_json(spec_json)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchmarks import environment, results
+from benchmarks.core import environment, results
 from benchmarks.context import Context
-from benchmarks.profiles import Profile
-from benchmarks.records import ScenarioResult
-from benchmarks.scenarios import SCENARIOS
+from benchmarks.core.profiles import Profile
+from benchmarks.core.records import ScenarioResult
+from benchmarks.scenarios.registry import SCENARIOS
 from infra.settings import Settings, load_settings
 from trainer.errors import UserError
 from trainer.trackers.location import apply_stack_env, check_mlflow_reachable, mlflow_tracking_uri, wandb_mode
@@ -51,7 +51,7 @@ def estimate_s(profile: Profile, names: list[str]) -> float:
 
 def run_suite(ctx: Context, names: list[str]) -> dict:
     estimated = estimate_s(ctx.profile, names)
-    trials = sum(getattr(SCENARIOS[n], "planned_trials", lambda p: 0)(ctx.profile) for n in names)
+    trials = sum(SCENARIOS[n].planned_trials(ctx.profile) for n in names)
     print(f"plan: {trials} trials in {len(names)} scenario(s), estimated {estimated / 60:.1f} min "
           f"on a 2-core machine", file=sys.stderr)
     if ctx.stack_mode == "compose":
@@ -103,7 +103,7 @@ def decision_facts() -> dict:
     from the adapters' code now, licence facts read from the installed packages now, documented facts
     with their source and date, and the features with the CI test that exercises each."""
     from dataclasses import asdict
-    from benchmarks import decision
+    from benchmarks.reporting import decision
     return {"effort": [asdict(e) for e in decision.integration_effort()],
             "facts": [asdict(f) for f in decision.documented_facts()],
             "features": [asdict(f) for f in decision.FEATURES]}

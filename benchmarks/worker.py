@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.records import (FirstRunResult, FirstRunSpec, MicroResult, MicroSpec, StepBlocksResult,
-                                StepBlocksSpec, StepProbeResult, StepProbeSpec, TrainResult, TrainSpec,
-                                result_to_json, spec_from_json)
+from benchmarks.core.records import (Family, FirstRunResult, FirstRunSpec, MicroResult, MicroSpec, StepBlocksResult,
+                                     StepBlocksSpec, StepProbeResult, StepProbeSpec, TrainResult, TrainSpec,
+                                     result_to_json, spec_from_json)
 
 RESULT_PREFIX = "RESULT "
 
@@ -46,10 +46,11 @@ def task_train(spec: TrainSpec) -> TrainResult:
     from trainer.config import load_config
     from trainer.trackers import make_tracker
     from trainer.train import run_training
+    # plain names, not the enums: the checkpoint keeps the config and loads back with weights_only
     cfg = load_config({"data": spec.data, "image_size": spec.image_size, "epochs": spec.epochs,
-                       "batch_size": spec.batch_size, "tracker": arm.tracker, "log_style": arm.style,
+                       "batch_size": spec.batch_size, "tracker": str(arm.tracker), "log_style": str(arm.style),
                        "out_dir": spec.out_dir, "experiment": spec.experiment, "run_name": spec.run_name,
-                       "register_model": False, "log_artifacts": arm.family == "full",
+                       "register_model": False, "log_artifacts": arm.family == Family.FULL,
                        "system_metrics": arm.system_metrics, "cache_dir": spec.cache_dir})
     result = run_training(cfg, make_tracker(arm.tracker, arm.style))
     loop_s = result.phases["loop"]

@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks import results, stats
-from benchmarks.profiles import get_profile
-from benchmarks.records import Arm, Figure, MicroSpec, TrainResult, TrainSpec, one, select, spec_from_json
-from benchmarks.report import render
+from benchmarks.core import results, stats
+from benchmarks.core.profiles import get_profile
+from benchmarks.core.records import Arm, Figure, MicroSpec, ScenarioName, TrainResult, TrainSpec, one, select, spec_from_json
+from benchmarks.reporting.report import render
 from trainer.paths import PROJECT_ROOT
 from trainer.errors import UserError
 
@@ -73,8 +73,8 @@ def test_specs_cross_the_process_boundary_typed():
 
 
 def test_figures_are_selected_by_field():
-    figs = [Figure("macro", "per_step_overhead", 5.0, "µs/step", 10, tracker="mlflow", style="tuned"),
-            Figure("macro", "per_step_overhead", 7.0, "µs/step", 10, tracker="wandb", style="tuned")]
+    figs = [Figure("macro", "per_step_overhead", 5.0, 10, tracker="mlflow", style="tuned"),
+            Figure("macro", "per_step_overhead", 7.0, 10, tracker="wandb", style="tuned")]
     assert one(figs, tracker="wandb").value == 7.0 and one(figs, tracker="none") is None
     assert len(select(figs, quantity="per_step_overhead")) == 2
     with pytest.raises(ValueError):
@@ -116,7 +116,8 @@ def test_report_renders_from_a_stored_results_json(tmp_path):
 
 def test_quick_plan_fits_the_budget_and_pairs_ten_rounds():
     from benchmarks.runner import BUDGET_S, STACK_START_S, estimate_s
-    from benchmarks.scenarios import SCENARIOS, macro
+    from benchmarks.scenarios import macro
+    from benchmarks.scenarios.registry import SCENARIOS
     quick = get_profile("quick")
     assert quick.macro_rounds >= 10
     plan = macro.plan(quick)
@@ -163,10 +164,10 @@ def test_paired_interval_covers_a_known_effect_on_real_residuals(effect):
 def test_tiny_profile_end_to_end_on_the_native_stack(mlflow_env, xray_data, tmp_path):
     from benchmarks.runner import make_context, run_suite
     ctx = make_context(get_profile("tiny"), tmp_path, str(xray_data), "e2e", settings=mlflow_env.settings)
-    suite = run_suite(ctx, list(results.SCENARIOS))
+    suite = run_suite(ctx, list(ScenarioName))
     loaded = results.load(tmp_path / "e2e")
     assert loaded == json.loads(json.dumps(suite))
-    assert set(loaded["scenarios"]) == set(results.SCENARIOS)
+    assert set(loaded["scenarios"]) == set(ScenarioName)
     for name, sc in loaded["scenarios"].items():
         assert sc["status"] in ("measured", "partial"), f"{name}: {sc.get('error')}"
         assert sc["figures"], name

@@ -1,12 +1,12 @@
-"""benchmarks.browser against the session's real `mlflow server`: headless Chromium opens
+"""benchmarks.scenarios.browser against the session's real `mlflow server`: headless Chromium opens
 the runs table, a run's charts and the registry, and waits for what a user waits for."""
 import uuid
 
 import pytest
 from PIL import Image
 
-from benchmarks import browser
-from benchmarks.browser import NotMeasured, PageTiming, measure_ui, timed_pages, tour_pages, ui_tour
+from benchmarks.scenarios import browser
+from benchmarks.scenarios.browser import NotMeasured, PageTiming, measure_ui, timed_pages, tour_pages, ui_tour
 
 
 def test_timing_percentiles_come_from_the_samples():

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from benchmarks.compare import Estimate, compare
-from benchmarks.records import Figure, ScenarioResult
-from benchmarks.results import SCHEMA_VERSION, validate
+from benchmarks.reporting.compare import Estimate, compare
+from benchmarks.core.records import Figure, ScenarioResult
+from benchmarks.core.results import SCHEMA_VERSION, validate
 from trainer.paths import PROJECT_ROOT
 
 
@@ -49,15 +49,15 @@ def test_exact_figures_without_spread_agree_only_when_equal():
 
 def write_run(folder, run_id: str, per_step: dict[str, tuple[float, float, float]], calls: int = 84,
               phase: tuple[float, float, float] = (1.0, 0.9, 1.1)):
-    """A small results folder: headline per-step overheads with intervals, a headline count without one,
+    """A small results folder: headline per-step costs with intervals, a headline count without one,
     and a phase time with an interval that is no headline figure."""
-    figures = [Figure("macro", "per_step_overhead", v, "µs/step", 10, tracker=t, style="tuned", family="metrics",
-                      system_metrics=False, scale=1.0, low=lo, high=hi, mode="native stack, CPU")
+    figures = [Figure("step", "per_step_cost", v, 30, tracker=t, style="tuned", subject="lower", scale=32.0,
+                      low=lo, high=hi, mode="native stack, CPU")
                for t, (v, lo, hi) in per_step.items()]
     v, lo, hi = phase
-    figures.append(Figure("macro", "phase_cost", v, "s", 10, tracker="mlflow", style="tuned", subject="loop",
+    figures.append(Figure("macro", "phase_time", v, 10, tracker="mlflow", style="tuned", subject="loop",
                           low=lo, high=hi, label="mlflow-tuned: loop phase"))
-    figures.append(Figure("api_calls", "sdk_calls", calls, "calls", 1, tracker="mlflow", style="tuned", subject="total"))
+    figures.append(Figure("api_calls", "sdk_calls", calls, 1, tracker="mlflow", style="tuned", subject="total"))
     suite = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "created": "2026-11-27T18:00:00+0000",
              "profile": {"name": "quick"}, "plan": {"trials": 1, "estimated_s": 1.0},
              "environment": {"cpu": "test", "cpu_count": 2, "gpu": None, "os": "Linux", "python": "3.11",
@@ -108,14 +108,14 @@ def test_a_difference_outside_the_headline_is_listed_but_not_the_verdict(tmp_pat
 
 
 def test_the_headline_figures_are_the_reports_summary_rows():
-    from benchmarks.compare import split
-    from benchmarks.report import summary_rows
-    from benchmarks.results import all_figures, load
+    from benchmarks.reporting.compare import split
+    from benchmarks.reporting.report import summary_rows
+    from benchmarks.core.results import all_figures, load
     suite = load(PROJECT_ROOT / "tests" / "fixtures" / "results_v2.json")
     head, rest = split(all_figures(suite))
     assert head and rest and len(head) + len(rest) == len(all_figures(suite))
     cells = {c for _, m, w in summary_rows(suite) for c in (m, w)}
-    from benchmarks.report import cell
+    from benchmarks.reporting.report import cell
     assert all(cell(f) in cells for f in head)  # every headline figure is a cell of the summary
 
 
@@ -126,7 +126,7 @@ def test_compare_of_a_missing_folder_is_one_clear_line(tmp_path):
 
 
 def test_figures_alike_in_every_field_are_kept_apart_by_order():
-    from benchmarks.compare import interval_estimates
-    figs = [Figure("macro", "fixed_cost", v, "s", 10, tracker="mlflow", low=v - 1, high=v + 1) for v in (5.0, 9.0)]
+    from benchmarks.reporting.compare import interval_estimates
+    figs = [Figure("macro", "fixed_cost", v, 10, tracker="mlflow", low=v - 1, high=v + 1) for v in (5.0, 9.0)]
     first, second = interval_estimates(figs)
     assert first.key != second.key and (first.value, second.value) == (5.0, 9.0)

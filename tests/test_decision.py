@@ -1,4 +1,4 @@
-"""benchmarks.decision: the facts behind "which tracker, when?" come from the code, the
+"""benchmarks.reporting.decision: the facts behind "which tracker, when?" come from the code, the
 installed packages, named CI tests and the running stack's processes."""
 import ast
 import datetime
@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from benchmarks import decision
+from benchmarks.reporting import decision
+from benchmarks.scenarios import service_memory
 from trainer.paths import PROJECT_ROOT
 
 SAMPLE = textwrap.dedent('''
@@ -77,7 +78,7 @@ def test_every_feature_names_a_test_that_exists():
     for path in (PROJECT_ROOT / "tests").glob("test_*.py"):
         tree = ast.parse(path.read_text())
         defined |= {f"tests/{path.name}::{n.name}" for n in tree.body if isinstance(n, ast.FunctionDef)}
-    from benchmarks.features import CI_ROWS
+    from benchmarks.reporting.decision import CI_ROWS
     named = [f.test for f in decision.FEATURES if f.test] + [r.source for r in CI_ROWS]
     files = {f"tests/{path.name}" for path in (PROJECT_ROOT / "tests").glob("test_*.py")}
     assert named and set(named) <= defined | files, set(named) - defined - files  # a renamed test shows here
@@ -94,14 +95,14 @@ def test_service_memory_idle_and_under_load(native_stack):
         for step in range(100):
             client.log_metric(run_id, "x", float(step), step=step)
 
-    pids = decision.stack_pids(native_stack)
+    pids = service_memory.stack_pids(native_stack)
     assert set(pids) == {"postgres", "s3", "mlflow"}
-    rows = decision.service_memory(pids, load, interval_s=0.05)
+    rows = service_memory.service_memory(pids, load, interval_s=0.05)
     assert len(client.get_metric_history(run_id, "x")) == 100
     for row in rows:
         assert row.idle_rss_bytes > 1_000_000 and row.processes >= 1
         assert row.idle_pss_bytes is None or 0 < row.idle_pss_bytes <= row.idle_rss_bytes
         assert row.peak_rss_bytes >= row.idle_rss_bytes * 0.9  # a sample, not a sum: RSS moves a little
     assert [r.processes for r in rows if r.service == "postgres"][0] > 1  # backends are counted with it
-    idle_only = decision.service_memory(pids)
+    idle_only = service_memory.service_memory(pids)
     assert all(r.peak_rss_bytes is None and r.peak_pss_bytes is None for r in idle_only)

@@ -2,7 +2,7 @@
 a CI test, or a documented fact with its source; the probes really read back what they logged."""
 import pytest
 
-from benchmarks.features import CI_ROWS, DOCUMENTED, FeatureRow, _check, probe_rows
+from benchmarks.reporting.decision import CI_ROWS, DOCUMENTED_ROWS as DOCUMENTED, FeatureRow, _check, probe_rows
 
 
 def test_every_row_says_its_kind_and_a_probe_its_result():

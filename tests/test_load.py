@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.capacity import Sizing, fit_usl, sentence, usl
-from benchmarks.load_writer import WriterReport, step_values
+from benchmarks.scenarios.usl import Sizing, fit_usl, sentence, usl
+from benchmarks.scenarios.load_writer import WriterReport, step_values
 from benchmarks.scenarios.load import LoadSize, WriterPool, compare, measure, overlap, read_back, writer_env
 
 
@@ -100,7 +100,7 @@ def test_writers_overlap_and_every_point_is_read_back(native_stack, tmp_path):
     (["--writers", "one,two"], {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}, "--writers 'one,two'"),
 ])
 def test_capacity_cli_bad_input_is_one_line_and_exit_2(argv, env, message, monkeypatch, capsys):
-    from benchmarks.capacity import main
+    from benchmarks.scenarios.capacity import main
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from benchmarks.probes import HttpRecord, read_http
-from benchmarks.server_count import log_offset, reconcile, server_requests, settled_offset
+from benchmarks.scenarios.server_count import log_offset, reconcile, server_requests, settled_offset
 from trainer.paths import PROJECT_ROOT
 
 

@@ -2,7 +2,7 @@
 bytes apart, its bucket objects by kind, and the offline W&B folder with its media."""
 import pytest
 
-from benchmarks.storage_bytes import (bucket_bytes_of_runs, bucket_kind, logged_model_ids, postgres_bytes_of_runs,
+from benchmarks.scenarios.storage_bytes import (bucket_bytes_of_runs, bucket_kind, logged_model_ids, postgres_bytes_of_runs,
                                       wandb_folder_bytes)
 
 

@@ -15,12 +15,13 @@ import yaml
 
 from trainer.errors import UserError
 from trainer.paths import PROJECT_ROOT
+from trainer.vocab import Style, TrackerName
 
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "train.yaml"
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-TRACKERS = ("none", "mlflow", "wandb", "both")
-LOG_STYLES = ("tuned", "naive", "deferred")
+TRACKERS = tuple(TrackerName)
+LOG_STYLES = tuple(Style)
 DEVICES = ("auto", "cpu", "cuda")
 SCHEDULERS = ("none", "cosine", "step", "plateau")
 MIN_IMAGE_SIZE = 18  # conv3x3 (valid) then four 2x2 poolings need >= 1 px left

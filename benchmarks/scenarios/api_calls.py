@@ -9,14 +9,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.probes import count_http, read_http
-from benchmarks.records import Arm, Figure, ScenarioResult
+from benchmarks.core.quantities import Quantity
+from benchmarks.scenarios.protocol import Scenario
+from benchmarks.core.records import Family, ScenarioName, Arm, Figure, ScenarioResult
 from benchmarks.scenarios.macro import estimate_s, train_spec
-from benchmarks.server_count import log_offset, reconcile, server_requests, settled_offset
+from benchmarks.scenarios.server_count import log_offset, reconcile, server_requests, settled_offset
 from trainer.trackers.wandb_reader import find_run_file, read_run
+from trainer.vocab import Style, TrackerName
 
-SCENARIO = "api_calls"
-ARMS = (Arm("mlflow", "naive", "full"), Arm("mlflow", "tuned", "full"), Arm("wandb", "naive", "full"),
-        Arm("wandb", "tuned", "full"))
+NAME = ScenarioName.API_CALLS
+ARMS = (Arm(TrackerName.MLFLOW, Style.NAIVE, Family.FULL), Arm(TrackerName.MLFLOW, Style.TUNED, Family.FULL), Arm(TrackerName.WANDB, Style.NAIVE, Family.FULL),
+        Arm(TrackerName.WANDB, Style.TUNED, Family.FULL))
 SDK_KINDS = {"metrics": "metrics", "params": "params and tags", "files_model": "files/model",
              "rich_media": "rich media (tables, images, plots)", "run": "run lifecycle"}
 
@@ -67,33 +70,33 @@ def run(ctx) -> ScenarioResult:
         r, http = c["result"], c["http"]
         mode = ctx.mode.label(arm.tracker)
 
-        def fig(quantity: str, value, unit: str, label: str, subject: str | None = None, **detail) -> None:
-            figures.append(Figure(SCENARIO, quantity, value, unit, 1, tracker=arm.tracker, style=arm.style,
+        def fig(quantity: Quantity, value, label: str, subject: str | None = None, **detail) -> None:
+            figures.append(Figure(NAME, quantity, value, 1, tracker=arm.tracker, style=arm.style,
                                   family=arm.family, subject=subject, mode=mode, label=f"{arm.name}: {label}",
                                   detail=detail))
         for kind, words in SDK_KINDS.items():
-            fig("sdk_calls", r.calls["sdk_kinds"][kind], "calls", f"SDK calls, {words}", subject=kind)
-        fig("sdk_calls", r.calls["sdk_total"], "calls", "SDK calls in one tracked run, all kinds", subject="total",
+            fig(Quantity.SDK_CALLS, r.calls["sdk_kinds"][kind], f"SDK calls, {words}", subject=kind)
+        fig(Quantity.SDK_CALLS, r.calls["sdk_total"], "SDK calls in one tracked run, all kinds", subject="total",
             values_logged=r.values_logged)
-        fig("values_logged", r.values_logged, "values", "metric values logged (test metrics included)")
-        fig("other_host_requests", sum(http.other_hosts.values()), "requests",
+        fig(Quantity.VALUES_LOGGED, r.values_logged, "metric values logged (test metrics included)")
+        fig(Quantity.OTHER_HOST_REQUESTS, sum(http.other_hosts.values()), "requests",
             "HTTP requests to hosts outside the stack (telemetry off: expected 0)", hosts=", ".join(http.other_hosts))
         entry = {"sdk_calls": r.calls["sdk_calls"], "http": asdict(http), "values_logged": r.values_logged}
-        if arm.tracker == "wandb" and ctx.wandb_mode == "offline":
+        if arm.tracker == TrackerName.WANDB and ctx.wandb_mode == "offline":
             not_measured[f"{arm.name} HTTP requests"] = (
                 "W&B is offline here: the SDK sends no HTTP request, it hands records to its local service, "
                 "which writes the .wandb file")
             records = read_run(find_run_file(r.run_dir)).counts
-            fig("records_written", sum(records.values()), "records", "records in the .wandb file")
+            fig(Quantity.RECORDS_WRITTEN, sum(records.values()), "records in the .wandb file")
             entry["records"] = records
         else:
-            fig("http_requests", http.own, "requests", "HTTP requests to the stack in one tracked run (client)",
+            fig(Quantity.HTTP_REQUESTS, http.own, "HTTP requests to the stack in one tracked run (client)",
                 values_logged=r.values_logged, failed=http.failed)
         rec = c["reconciled"]
-        if rec is not None and arm.tracker == "mlflow":
-            fig("server_requests", rec.server, "requests", "requests in the MLflow server's access log",
+        if rec is not None and arm.tracker == TrackerName.MLFLOW:
+            fig(Quantity.SERVER_REQUESTS, rec.server, "requests in the MLflow server's access log",
                 client=rec.client, difference=rec.server - rec.client, explained=rec.explained)
-            fig("artifact_proxy_requests", rec.artifact_proxy, "requests",
+            fig(Quantity.ARTIFACT_PROXY_REQUESTS, rec.artifact_proxy, "requests",
                 "artifact requests the MLflow server forwards to S3 (--serve-artifacts)")
             entry["reconciled"] = {**asdict(rec), "explained": rec.explained}
         data[arm.name] = entry
@@ -116,3 +119,6 @@ def run(ctx) -> ScenarioResult:
         "values_logged: every metric value handed to the tracker (per step, per epoch, test metrics).",
     ]
     return ScenarioResult(figures, data=data, notes=notes, not_measured=not_measured)
+
+
+SCENARIO = Scenario(NAME, "API calls", planned_trials, weight, run)

@@ -1,11 +1,11 @@
 """Load: K concurrent writers against the MLflow server, K = 1, 2, 4, 8 (quick).
 
-Each writer (benchmarks/load_writer.py, one process kept across levels) records
+Each writer (benchmarks/scenarios/load_writer.py, one process kept across levels) records
 every point it attempts; after each level the stored points are read back and
 compared with the attempted ones as multisets: attempted, stored, lost,
 duplicated, unexpected per writer. A common start time makes the writers of a
 level overlap, and each writer's start/end gives the overlap actually reached.
-Throughput and request latency per K feed the USL fit (benchmarks/capacity.py),
+Throughput and request latency per K feed the USL fit (benchmarks/scenarios/capacity.py),
 once per uvicorn worker count. A synchronous arm (MlflowClient.log_batch) gives
 the capacity; an asynchronous arm (log_metrics(synchronous=False)) checks that
 buffered logging delivers everything too."""
@@ -24,10 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.capacity import UslFit, fit_usl, sentence
-from benchmarks.records import Figure, ScenarioResult
-from benchmarks.load_writer import KEY_PREFIX, RESULT_PREFIX, WriterOrder, WriterReport
+from benchmarks.scenarios.usl import UslFit, fit_usl, sentence
+from benchmarks.core.quantities import Quantity
+from benchmarks.scenarios.protocol import Scenario
+from benchmarks.core.records import ScenarioName, Figure, ScenarioResult
+from benchmarks.scenarios.load_writer import KEY_PREFIX, RESULT_PREFIX, WriterOrder, WriterReport
 from trainer.paths import PROJECT_ROOT
+from trainer.vocab import Style, TrackerName
 
 Point = tuple[str, int, float]  # (key, step, value)
 # MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS for the async arm: batches what arrives within it. MLflow 3.17.2 reads it
@@ -47,8 +50,8 @@ class LoadSize:
     repeats: int = 1                # rounds over all K (the USL fit's spare degrees of freedom)
 
 
-SCENARIO = "load"
-SIZES = {  # by profile name; the lead may move these into benchmarks/profiles.py
+NAME = ScenarioName.LOAD
+SIZES = {  # by profile name; the lead may move these into benchmarks/core/profiles.py
     "tiny": LoadSize(ks=(1, 2, 3), duration_s=0.5, values_per_step=5, async_steps=20, worker_counts=()),
     "quick": LoadSize(ks=(1, 2, 4, 8), duration_s=1.0, values_per_step=10, async_steps=20, worker_counts=(1, 2, 4),
                       repeats=1),
@@ -111,7 +114,7 @@ class WriterPool:
     """N writer processes started once; a level hands orders to the first K."""
 
     def __init__(self, n: int, env: dict[str, str]):
-        cmd = [sys.executable, "-m", "benchmarks.load_writer"]
+        cmd = [sys.executable, "-m", "benchmarks.scenarios.load_writer"]
         self.procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
                                        cwd=PROJECT_ROOT) for _ in range(n)]
 
@@ -226,7 +229,7 @@ def run(ctx) -> ScenarioResult:
             return measure(pool, ctx.client_env["MLFLOW_TRACKING_URI"], size, tmp, ctx.experiment, own, ctx.step)
         memory = []
         if ctx.stack_mode == "native":
-            from benchmarks.decision import service_memory, stack_pids
+            from benchmarks.scenarios.service_memory import service_memory, stack_pids
             from infra.native import NativeStack
             got: list[list[Level]] = []
             memory = service_memory(stack_pids(NativeStack(ctx.settings)), load=lambda: got.append(own_server()))
@@ -286,29 +289,29 @@ def scenario_result(ctx, levels: list[Level], size: LoadSize, memory: list) -> S
     sync = [lv for lv in levels if lv.arm == "sync"]
     asyn = [lv for lv in levels if lv.arm == "async"]
     top = max(sync, key=lambda lv: (lv.workers == sync[0].workers, lv.k))
-    n, mode = len(levels), ctx.mode.label("mlflow")
+    n, mode = len(levels), ctx.mode.label(TrackerName.MLFLOW)
 
-    def fig(quantity: str, value, unit: str, count: int, label: str, **extra) -> Figure:
-        return Figure(SCENARIO, quantity, value, unit, count, tracker="mlflow", mode=mode, label=label, **extra)
+    def fig(quantity: Quantity, value, count: int, label: str, **extra) -> Figure:
+        return Figure(NAME, quantity, value, count, tracker=TrackerName.MLFLOW, mode=mode, label=label, **extra)
     figures = [
-        fig("points_per_s", top.points_per_s, "points/s", top.k, f"MLflow: points/s with {top.k} concurrent writers, "
+        fig(Quantity.POINTS_PER_S, top.points_per_s, top.k, f"MLflow: points/s with {top.k} concurrent writers, "
             f"{top.workers} worker(s)", scale=float(top.k), detail={"workers": top.workers, "span_s": top.span_s}),
-        fig("points_attempted", sum(lv.total("attempted") for lv in levels), "points", n, "points attempted"),
-        fig("points_stored", sum(lv.total("stored") for lv in levels), "points", n, "points read back"),
-        fig("points_lost", sum(lv.total("lost") for lv in levels), "points", n,
+        fig(Quantity.POINTS_ATTEMPTED, sum(lv.total("attempted") for lv in levels), n, "points attempted"),
+        fig(Quantity.POINTS_STORED, sum(lv.total("stored") for lv in levels), n, "points read back"),
+        fig(Quantity.POINTS_LOST, sum(lv.total("lost") for lv in levels), n,
             "points attempted and not read back", scale=float(top.k)),
-        fig("points_duplicated", sum(lv.total("duplicated") + lv.total("unexpected") for lv in levels), "points", n,
+        fig(Quantity.POINTS_DUPLICATED, sum(lv.total("duplicated") + lv.total("unexpected") for lv in levels), n,
             "points read back more than once or never attempted"),
-        fig("failed_requests", sum(lv.errors for lv in levels), "requests", n, "failed requests"),
-        fig("writer_overlap", min((lv.overlap_s / lv.span_s for lv in levels if lv.k > 1), default=None), "fraction",
+        fig(Quantity.FAILED_REQUESTS, sum(lv.errors for lv in levels), n, "failed requests"),
+        fig(Quantity.WRITER_OVERLAP, min((lv.overlap_s / lv.span_s for lv in levels if lv.k > 1), default=None),
             n, "share of the span when every writer logged at once (lowest level)"),
     ]
     for lv in asyn:
-        figures.append(fig("points_lost", lv.total("lost") + lv.total("duplicated"), "points", lv.k,
-                           f"async writers ({lv.workers} worker(s)): points lost or duplicated", style="tuned",
+        figures.append(fig(Quantity.POINTS_LOST, lv.total("lost") + lv.total("duplicated"), lv.k,
+                           f"async writers ({lv.workers} worker(s)): points lost or duplicated", style=Style.TUNED,
                            scale=float(lv.k), subject="async"))
     for (workers, k), rounds in group_rounds(sync).items():
-        figures.append(fig("points_per_s_at_k", float(np.mean([lv.points_per_s for lv in rounds])), "points/s",
+        figures.append(fig(Quantity.POINTS_PER_S_AT_K, float(np.mean([lv.points_per_s for lv in rounds])),
                            len(rounds), f"{k} writer(s), {workers} worker(s): points/s", subject=f"{workers} workers",
                            scale=float(k), detail={"workers": workers,
                                                    "latency_p50_ms": float(np.mean([lv.latency_p50_ms for lv in rounds])),
@@ -318,7 +321,7 @@ def scenario_result(ctx, levels: list[Level], size: LoadSize, memory: list) -> S
              "read back / span from the first start to the last end. Latency = each log_batch request's time. "
              "Writers and server share this machine's cores."]
     for workers, fit in usl_fits.items():
-        figures.append(fig("usl_peak", fit.peak_points_per_s, "points/s", fit.n_points,
+        figures.append(fig(Quantity.USL_PEAK, fit.peak_points_per_s, fit.n_points,
                            f"USL fit, {workers} worker(s): peak throughput", subject=f"{workers} workers",
                            low=fit.peak_low, high=fit.peak_high,
                            detail={"workers": workers, "peak_writers": fit.peak_writers, "lam": fit.lam,
@@ -329,7 +332,7 @@ def scenario_result(ctx, levels: list[Level], size: LoadSize, memory: list) -> S
                      f"{ASYNC_BUFFER_S}, {size.async_steps} steps per writer, then flush_async_logging().")
     for m in memory:
         mib = 2 ** 20
-        figures.append(fig("service_memory", m.peak_rss_bytes / mib, "MiB", m.processes,
+        figures.append(fig(Quantity.SERVICE_MEMORY, m.peak_rss_bytes / mib, m.processes,
                            f"{m.service}: RSS of its process tree during the load (idle before it)", subject=m.service,
                            detail={"idle": m.idle_rss_bytes / mib, "idle_pss": (m.idle_pss_bytes or 0) / mib,
                                    "load_pss": (m.peak_pss_bytes or 0) / mib, "processes": m.processes}))
@@ -339,3 +342,10 @@ def scenario_result(ctx, levels: list[Level], size: LoadSize, memory: list) -> S
                      "peak sampled every 0.2 s during it.")
     data = {"levels": [lv.summary() for lv in levels], "usl": {str(w): asdict(f) for w, f in usl_fits.items()}}
     return ScenarioResult(figures, data=data, notes=notes)
+
+
+def planned_trials(p) -> int:
+    return 0  # no worker trials: it drives the servers from this process
+
+
+SCENARIO = Scenario(NAME, "Load", planned_trials, weight, run)

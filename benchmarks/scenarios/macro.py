@@ -13,50 +13,55 @@ model once per run.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from benchmarks.context import TrialError
-from benchmarks.records import PHASES, Arm, Figure, ScenarioResult, StepProbeSpec, TrainResult, TrainSpec
-from benchmarks.stats import (Estimate, holm, mean_interval, paired_bootstrap, paired_difference, paired_ratio_pct,
+from benchmarks.core.quantities import Quantity
+from benchmarks.reporting import plots
+from benchmarks.scenarios.protocol import Scenario
+from benchmarks.core.records import Family, ScenarioName, versus, select, PHASES, Arm, Figure, ScenarioResult, StepProbeSpec, TrainResult, TrainSpec
+from benchmarks.core.stats import (Estimate, holm, mean_interval, paired_bootstrap, paired_difference, paired_ratio_pct,
                               shuffled_rounds, stability_warnings)
-from trainer.config import LOG_STYLES
+from trainer.vocab import Style, TrackerName
 
 NONE = Arm()
-TRACKED_STYLES = tuple(s for s in ("naive", "tuned", "deferred") if s in LOG_STYLES)
+TRACKED_STYLES = Style.benchmarked()
 
 
 def metric_arms(p) -> tuple[Arm, ...]:
     """`none` and each tracker in the profile's macro styles: run in every round."""
-    return (NONE, *(Arm(t, s) for t in ("mlflow", "wandb") for s in TRACKED_STYLES if s in p.macro_styles))
+    return (NONE, *(Arm(t, s) for t in TrackerName.compared() for s in TRACKED_STYLES if s in p.macro_styles))
 
 
-WARMUP_ARMS = (NONE, Arm("mlflow", "tuned"), Arm("wandb", "tuned"))
-SCENARIO = "macro"
+WARMUP_ARMS = (NONE, *(Arm(t, Style.TUNED) for t in TrackerName.compared()))
+NAME = ScenarioName.MACRO
 FIXED_PHASES = tuple(p for p in PHASES if p != "loop")
 ORDER_SEED = 20261127
 # Seconds per trial on the project's 2-core machine (native stack, real data), from the measured
 # run quick1 (2026-11-27): the loop, and everything else a trial costs (fork, data, phases, exit).
 # Only used to plan the progress bar and the time estimate.
 EST_LOOP_S_PER_EPOCH_64PX = 0.8
-EST_FIXED_S = {"none": 1.9, "mlflow": 2.6, "wandb": 3.2}
+EST_FIXED_S = {TrackerName.NONE: 1.9, TrackerName.MLFLOW: 2.6, TrackerName.WANDB: 3.2}
 EST_FULL_EXTRA_S = 2.5
 
 
 def extra_arms(p) -> tuple[Arm, ...]:
     """Run in the first `extra_rounds` rounds only: equal full work, system metrics on, the longer job."""
-    full = tuple(Arm(t, "tuned", family="full") for t in ("mlflow", "wandb"))
-    sysm = tuple(Arm(t, "tuned", system_metrics=True) for t in ("mlflow", "wandb"))
-    longer = tuple(Arm(t, "tuned", epochs_factor=p.long_factor) if t != "none" else Arm(epochs_factor=p.long_factor)
-                   for t in ("none", "mlflow", "wandb"))
+    full = tuple(Arm(t, Style.TUNED, family=Family.FULL) for t in TrackerName.compared())
+    sysm = tuple(Arm(t, Style.TUNED, system_metrics=True) for t in TrackerName.compared())
+    longer = tuple(Arm(t, Style.TUNED, epochs_factor=p.long_factor) if t != TrackerName.NONE else Arm(epochs_factor=p.long_factor)
+                   for t in TrackerName.single())
     return full + sysm + longer
 
 
 def estimate_s(p, arm: Arm) -> float:
     loop = EST_LOOP_S_PER_EPOCH_64PX * p.epochs * arm.epochs_factor * (p.image_size / 64) ** 2
-    return loop + EST_FIXED_S[arm.tracker] + (EST_FULL_EXTRA_S if arm.family == "full" else 0)
+    return loop + EST_FIXED_S[arm.tracker] + (EST_FULL_EXTRA_S if arm.family == Family.FULL else 0)
 
 
 def plan(p) -> list[tuple[int, Arm]]:
@@ -128,8 +133,8 @@ def step_probe(ctx) -> list[float]:
     return ctx.trial(spec, f"step-time probe at {p.probe_image_size} px", weight=5).step_s
 
 
-def figure(ctx, arm: Arm, quantity: str, est: Estimate, unit: str, **extra) -> Figure:
-    return Figure(SCENARIO, quantity, est.value, unit, est.n, tracker=arm.tracker, style=arm.style,
+def figure(ctx, arm: Arm, quantity: Quantity, est: Estimate, **extra) -> Figure:
+    return Figure(NAME, quantity, est.value, est.n, tracker=arm.tracker, style=arm.style,
                   family=arm.family, system_metrics=arm.system_metrics, low=est.low, high=est.high, p=est.p, mode=ctx.mode.label(arm.tracker),
                   indicative=est.n < 10, **extra)
 
@@ -150,7 +155,7 @@ def per_step_figures(ctx, rounds: Rounds, arms: list[Arm]) -> list[Figure]:
         boot = paired_bootstrap(diffs)
         label = (f"{arm.name}: extra loop time per optimizer step vs "
                  f"{'system metrics off' if arm.system_metrics else 'no tracker'}")
-        out.append(figure(ctx, arm, "per_step_overhead", Estimate(est.value, est.low, est.high, p_adj, est.n), "µs/step",
+        out.append(figure(ctx, arm, Quantity.PER_STEP_OVERHEAD, Estimate(est.value, est.low, est.high, p_adj, est.n),
                           subject=arm.name, scale=float(arm.epochs_factor), label=label,
                           detail={"bootstrap_low": boot[0], "bootstrap_high": boot[1]} if boot else {}))
     return out
@@ -166,7 +171,7 @@ def fixed_cost_figures(ctx, rounds: Rounds, arm: Arm) -> list[Figure]:
         def seconds(r: TrainResult) -> float:
             return sum(r.phases[q] for q in FIXED_PHASES) if phase == "total" else r.phases[phase]
         est = paired_difference([seconds(b) for b, _ in pairs], [seconds(t) for _, t in pairs])
-        out.append(figure(ctx, arm, "fixed_cost", est, "s", subject=phase, label=f"{arm.name}: per-run {phase} cost"))
+        out.append(figure(ctx, arm, Quantity.FIXED_COST, est, subject=phase, label=f"{arm.name}: per-run {phase} cost"))
     return out
 
 
@@ -176,7 +181,7 @@ def job_overhead(ctx, rounds: Rounds, arm: Arm, steps: int) -> Figure | None:
         return None
     est = paired_ratio_pct([b.job_s for b, _ in pairs], [t.job_s for _, t in pairs])
     job = f"{ctx.profile.epochs * arm.epochs_factor} epochs at {ctx.profile.image_size} px, {steps} steps"
-    return figure(ctx, arm, "job_overhead", est, "%", subject=arm.name, scale=float(steps),
+    return figure(ctx, arm, Quantity.JOB_OVERHEAD, est, subject=arm.name, scale=float(steps),
                   label=f"{arm.name}: whole-job overhead, measured job ({job})")
 
 
@@ -220,7 +225,7 @@ def projections(ctx, rounds: Rounds, probe_s: list[float], train_images: int) ->
         if model is None:
             continue
         value, low, high = model.pct(steps, step_s)
-        out.append(Figure(SCENARIO, "job_overhead_projected", value, "%", model.per_step_s.n, tracker=arm.tracker,
+        out.append(Figure(NAME, Quantity.JOB_OVERHEAD_PROJECTED, value, model.per_step_s.n, tracker=arm.tracker,
                           style=arm.style, family=arm.family, subject=arm.name, scale=float(steps), low=low, high=high,
                           mode=ctx.mode.label(arm.tracker),
                           label=f"{arm.name}: projected overhead of the seed's job ({p.seed_epochs} epochs at "
@@ -239,8 +244,8 @@ def model_checks(ctx, rounds: Rounds) -> list[Figure]:
     p = ctx.profile
     out = []
     base_long = Arm(epochs_factor=p.long_factor)
-    for tracker in ("mlflow", "wandb"):
-        arm, long_arm = Arm(tracker, "tuned"), Arm(tracker, "tuned", epochs_factor=p.long_factor)
+    for tracker in TrackerName.compared():
+        arm, long_arm = Arm(tracker, Style.TUNED), Arm(tracker, Style.TUNED, epochs_factor=p.long_factor)
         model, measured = model_for(rounds, arm), rounds.pairs(base_long, long_arm)
         if model is None or not measured:
             continue
@@ -249,7 +254,7 @@ def model_checks(ctx, rounds: Rounds) -> list[Figure]:
         none_fixed = float(np.mean([sum(b.phases[q] for q in FIXED_PHASES) for b, _ in measured]))
         predicted, _, _ = model.pct(steps, none_loop / steps, none_fixed)
         est = paired_ratio_pct([b.job_s for b, _ in measured], [t.job_s for _, t in measured])
-        out.append(Figure(SCENARIO, "model_check", predicted, "%", est.n, tracker=tracker, style="tuned",
+        out.append(Figure(NAME, Quantity.MODEL_CHECK, predicted, est.n, tracker=tracker, style=Style.TUNED,
                           subject=long_arm.name, scale=float(steps), low=est.low, high=est.high,
                           mode=ctx.mode.label(tracker), indicative=est.n < 10,
                           label=f"{long_arm.name}: overhead predicted from the {p.epochs}-epoch model vs measured",
@@ -260,8 +265,8 @@ def model_checks(ctx, rounds: Rounds) -> list[Figure]:
 def style_differences(ctx, rounds: Rounds) -> list[Figure]:
     """Per-step difference between two styles of one tracker, paired by round (tuned - naive, deferred - tuned)."""
     out = []
-    for tracker in ("mlflow", "wandb"):
-        for a, b in (("naive", "tuned"), ("tuned", "deferred")):
+    for tracker in TrackerName.compared():
+        for a, b in ((Style.NAIVE, Style.TUNED), (Style.TUNED, Style.DEFERRED)):
             if b not in TRACKED_STYLES:
                 continue
             pairs = rounds.pairs(Arm(tracker, a), Arm(tracker, b))
@@ -269,8 +274,8 @@ def style_differences(ctx, rounds: Rounds) -> list[Figure]:
                 continue
             est = paired_difference([x.phases["loop"] for x, _ in pairs], [y.phases["loop"] for _, y in pairs],
                                     [y.steps / 1e6 for _, y in pairs])
-            out.append(Figure(SCENARIO, "style_difference", est.value, "µs/step", est.n, tracker=tracker, style=b,
-                              subject=f"{b}-{a}", low=est.low, high=est.high, p=est.p,
+            out.append(Figure(NAME, Quantity.STYLE_DIFFERENCE, est.value, est.n, tracker=tracker, style=b,
+                              subject=versus(b, a), low=est.low, high=est.high, p=est.p,
                               mode=ctx.mode.label(tracker), label=f"{tracker}: {b} minus {a}, per step"))
     return out
 
@@ -278,11 +283,11 @@ def style_differences(ctx, rounds: Rounds) -> list[Figure]:
 def resolution(ctx, figures: list[Figure]) -> list[Figure]:
     """What this machine resolves per step: the median half-width of the metrics-only arms' intervals.
     A difference smaller than this is not seen by this benchmark here."""
-    widths = [(f.high - f.low) / 2 for f in figures if f.quantity == "per_step_overhead" and f.family == "metrics"
+    widths = [(f.high - f.low) / 2 for f in figures if f.quantity == Quantity.PER_STEP_OVERHEAD and f.family == Family.METRICS
               and not f.system_metrics and f.low is not None]
     if not widths:
         return []
-    return [Figure(SCENARIO, "resolution", float(np.median(widths)), "µs/step", len(widths),
+    return [Figure(NAME, Quantity.RESOLUTION, float(np.median(widths)), len(widths),
                    mode=ctx.mode.label(), label="per-step resolution here: median half-width of the metrics-only "
                                                 "arms' 95% intervals")]
 
@@ -296,13 +301,13 @@ def plain_figures(ctx, rounds: Rounds, arms: list[Arm]) -> list[Figure]:
             continue
         for phase in PHASES:
             est = mean_interval([r.phases[phase] for r in rows])
-            out.append(figure(ctx, arm, "phase_time", Estimate(est.value, est.low, est.high, None, est.n), "s",
+            out.append(figure(ctx, arm, Quantity.PHASE_TIME, Estimate(est.value, est.low, est.high, None, est.n),
                               subject=phase, label=f"{arm.name}: {phase} phase"))
-        out.append(Figure(SCENARIO, "images_per_s", float(np.mean([r.images_per_s for r in rows])), "images/s",
+        out.append(Figure(NAME, Quantity.IMAGES_PER_S, float(np.mean([r.images_per_s for r in rows])),
                           len(rows), tracker=arm.tracker, style=arm.style, family=arm.family,
                           system_metrics=arm.system_metrics, subject=arm.name,
                           mode=ctx.mode.label(arm.tracker)))
-        out.append(Figure(SCENARIO, "test_accuracy", float(np.mean([r.test_accuracy for r in rows])), "",
+        out.append(Figure(NAME, Quantity.TEST_ACCURACY, float(np.mean([r.test_accuracy for r in rows])),
                           len(rows), tracker=arm.tracker, style=arm.style, family=arm.family,
                           system_metrics=arm.system_metrics, subject=arm.name,
                           mode=ctx.mode.label(arm.tracker), label=f"{arm.name}: test accuracy of the timed job",
@@ -348,3 +353,22 @@ def run(ctx) -> ScenarioResult:
     data = {"order_seed": ORDER_SEED, "orders": orders, "probe_step_s": probe,
             "rounds": {str(r): {name: res.__dict__ for name, res in row.items()} for r, row in rounds.rows.items()}}
     return ScenarioResult(figures=figures, notes=notes, data=data, failed_trials=rounds.failed)
+
+
+def plot(sc: ScenarioResult, out: Path) -> list[str]:
+    steps = select(sc.figures, quantity=Quantity.PER_STEP_OVERHEAD, scale=1.0)
+    fixed = select(sc.figures, quantity=Quantity.FIXED_COST, subject="total", system_metrics=False)
+    if not steps:
+        return []
+    fig, (a, b) = plots.plt.subplots(1, 2, figsize=(11, 4))
+    plots.bars(a, steps, "µs per optimizer step", "Per-step overhead vs its baseline, 95% paired t-interval")
+    b.bar([f"{f.tracker}-{f.style}" + ("-full" if f.family == Family.FULL else "") for f in fixed], [f.value for f in fixed],
+          yerr=[[f.value - f.low for f in fixed], [f.high - f.value for f in fixed]], capsize=5,
+          color=[plots.COLORS[f.tracker] for f in fixed])
+    b.set_ylabel("seconds per run")
+    b.set_title("Fixed per-run cost (start + report + finish), 95% CI", fontsize=10)
+    b.tick_params(axis="x", labelrotation=25, labelsize=8)
+    return [plots.save_figure(fig, out / "macro.png").name]
+
+
+SCENARIO = Scenario(NAME, "Logging overhead, macro", planned_trials, weight, run, plot)

@@ -9,20 +9,25 @@ style, each in a fresh process. Two answers per style, labelled apart:
 Warm-up calls are made first and discarded; n counts calls."""
 from __future__ import annotations
 
-from benchmarks.context import TrialError
-from benchmarks.records import Figure, MicroSpec, ScenarioResult
-from benchmarks.stats import summarize
-from trainer.config import LOG_STYLES
+from pathlib import Path
 
-SCENARIO = "micro"
-STYLES = tuple(s for s in ("naive", "tuned", "deferred") if s in LOG_STYLES)
+from benchmarks.context import TrialError
+from benchmarks.core.quantities import Quantity
+from benchmarks.reporting import plots
+from benchmarks.scenarios.protocol import Scenario
+from benchmarks.core.records import ScenarioName, Figure, MicroSpec, ScenarioResult
+from benchmarks.core.stats import summarize
+from trainer.vocab import Style, TrackerName
+
+NAME = ScenarioName.MICRO
+STYLES = Style.benchmarked()
 DESCRIPTIONS = {
-    ("mlflow", "naive"): "one synchronous log_metric per value",
-    ("mlflow", "tuned"): "log_metrics(synchronous=False), buffered 1 s, flushed at the end",
-    ("mlflow", "deferred"): "the training thread enqueues; a background thread journals and sends batches",
-    ("wandb", "naive"): "one committed run.log per value",
-    ("wandb", "tuned"): "one run.log per step",
-    ("wandb", "deferred"): "the training thread enqueues; a background thread journals and calls run.log",
+    (TrackerName.MLFLOW, Style.NAIVE): "one synchronous log_metric per value",
+    (TrackerName.MLFLOW, Style.TUNED): "log_metrics(synchronous=False), buffered 1 s, flushed at the end",
+    (TrackerName.MLFLOW, Style.DEFERRED): "the training thread enqueues; a background thread journals and sends batches",
+    (TrackerName.WANDB, Style.NAIVE): "one committed run.log per value",
+    (TrackerName.WANDB, Style.TUNED): "one run.log per step",
+    (TrackerName.WANDB, Style.DEFERRED): "the training thread enqueues; a background thread journals and calls run.log",
 }
 PLOT_SAMPLES = 2000
 
@@ -34,18 +39,18 @@ def planned_trials(p) -> int:
 def trial_s(p, tracker: str, style: str) -> float:
     """Seconds on the project's 2-core machine (run quick1): ~38 ms a synchronous MLflow call, a few ms
     for the others with the 1 ms pause, plus the trial's start and finish."""
-    per_call = 0.04 if (tracker, style) == ("mlflow", "naive") else 0.003
+    per_call = 0.04 if (tracker, style) == (TrackerName.MLFLOW, Style.NAIVE) else 0.003
     return 3 + (p.micro_calls + p.micro_warmup) * per_call
 
 
 def weight(p) -> float:
-    return sum(trial_s(p, t, s) for t in ("mlflow", "wandb") for s in STYLES)
+    return sum(trial_s(p, t, s) for t in TrackerName.compared() for s in STYLES)
 
 
 def run(ctx) -> ScenarioResult:
     p = ctx.profile
     figures, data, failed = [], {}, []
-    for tracker in ("mlflow", "wandb"):
+    for tracker in TrackerName.compared():
         for style in STYLES:
             label = f"{tracker} {style}"
             spec = MicroSpec(tracker=tracker, style=style, calls=p.micro_calls, warmup=p.micro_warmup,
@@ -58,12 +63,12 @@ def run(ctx) -> ScenarioResult:
             us = [x * 1e6 for x in r.caller_s]
             s = summarize(us)
             mode = ctx.mode.label(tracker)
-            figures.append(Figure(SCENARIO, "caller_cost", s["p50"], "µs/call", s["n"], tracker=tracker, style=style,
+            figures.append(Figure(NAME, Quantity.CALLER_COST, s["p50"], s["n"], tracker=tracker, style=style,
                                   label=f"{tracker} {style}: cost of one logging call on the training thread (p50)",
                                   mode=mode, detail={"p95": s["p95"], "p99": s["p99"], "mean": s["mean"],
                                                      "values_per_call": r.values_per_call}))
             values = (len(r.caller_s) + r.warmup) * r.values_per_call
-            figures.append(Figure(SCENARIO, "end_to_end_cost", r.end_to_end_s / values * 1e6, "µs/value", values,
+            figures.append(Figure(NAME, Quantity.END_TO_END_COST, r.end_to_end_s / values * 1e6, values,
                                   tracker=tracker, style=style, mode=mode,
                                   label=f"{tracker} {style}: end to end per value, flush and close included",
                                   detail={"end_to_end_s": r.end_to_end_s, "logged": r.logged,
@@ -83,3 +88,19 @@ def run(ctx) -> ScenarioResult:
         notes.append("W&B is offline here (client only): its calls hand records to the local wandb-core service, "
                      "which writes a file; no server is involved.")
     return ScenarioResult(figures=figures, notes=notes, data=data, failed_trials=failed)
+
+
+def plot(sc: ScenarioResult, out: Path) -> list[str]:
+    if not sc.data:
+        return []
+    names = list(sc.data)
+    fig, ax = plots.plt.subplots(figsize=(8, 3.8))
+    ax.boxplot([sc.data[n]["caller_us"] for n in names], showfliers=False)
+    ax.set_xticks(range(1, len(names) + 1), names, rotation=20, ha="right")
+    ax.set_yscale("log")
+    ax.set_ylabel("µs per call on the training thread (log)")
+    ax.set_title("Micro: one logging call per step (boxes: quartiles, whiskers: 1.5 IQR)", fontsize=10)
+    return [plots.save_figure(fig, out / "micro.png").name]
+
+
+SCENARIO = Scenario(NAME, "Logging overhead, micro", planned_trials, weight, run, plot)

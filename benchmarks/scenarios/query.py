@@ -6,6 +6,8 @@ The feature table's probes run here too, against the same server. The
 scenario's experiment is hard-deleted at the end."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,12 +16,16 @@ from itertools import cycle
 import requests
 
 from benchmarks.cleanup import hard_delete
-from benchmarks.browser import NotMeasured, PageTiming, measure_ui, timed_pages
-from benchmarks.features import CI_ROWS, DOCUMENTED, probe_rows
-from benchmarks.records import Figure, ScenarioResult
-from benchmarks.stats import summarize
+from benchmarks.scenarios.browser import NotMeasured, PageTiming, measure_ui, timed_pages
+from benchmarks.reporting.decision import CI_ROWS, DOCUMENTED_ROWS, probe_rows
+from benchmarks.core.quantities import Quantity
+from benchmarks.reporting import plots
+from benchmarks.scenarios.protocol import Scenario
+from benchmarks.core.records import ScenarioName, select, Figure, ScenarioResult
+from benchmarks.core.stats import summarize
+from trainer.vocab import TrackerName
 
-SCENARIO = "query"
+NAME = ScenarioName.QUERY
 
 OPS = ("list_runs", "search_runs", "metric_history", "ui_experiment", "ui_runs_search")
 # The experiment page's runs table (mlflow/server/js, 3.17.2): searchRuns with max_results 100
@@ -66,8 +72,8 @@ def spread(run_ids: list[str], seed: int = 0):
 def ui_figure(ctx, t: PageTiming) -> Figure:
     """A page's load time in headless Chromium, navigation start to its content shown (p50)."""
     ms = sorted(x * 1000 for x in t.samples_s)
-    return Figure(SCENARIO, "ui_page_load", t.p50_s * 1000, "ms", len(ms), tracker="mlflow", subject=t.page,
-                  scale=float(t.n_runs), mode=ctx.mode.label("mlflow"), indicative=len(ms) < 10,
+    return Figure(NAME, Quantity.UI_PAGE_LOAD, t.p50_s * 1000, len(ms), tracker=TrackerName.MLFLOW, subject=t.page,
+                  scale=float(t.n_runs), mode=ctx.mode.label(TrackerName.MLFLOW), indicative=len(ms) < 10,
                   label=f"MLflow UI {t.page.replace('_', ' ')} in headless Chromium, {t.n_runs} runs stored (p50)",
                   detail={"p95": t.p95_s * 1000, "samples_ms": [round(x, 1) for x in ms]})
 
@@ -119,8 +125,8 @@ def run(ctx) -> ScenarioResult:
             for op in OPS:
                 ctx.step(f"{count} runs: {op}")
                 s = summarize(timed(ops[op], p.query_repeats))
-                figures.append(Figure(SCENARIO, "latency", s["p50"], "ms", s["n"], tracker="mlflow", subject=op,
-                                      scale=float(count), mode=ctx.mode.label("mlflow"),
+                figures.append(Figure(NAME, Quantity.LATENCY, s["p50"], s["n"], tracker=TrackerName.MLFLOW, subject=op,
+                                      scale=float(count), mode=ctx.mode.label(TrackerName.MLFLOW),
                                       label=f"MLflow {op.replace('_', ' ')} with {count} runs stored (p50)",
                                       detail={"p95": s["p95"], "mean": s["mean"]}))
                 series[op].append({"runs": count, "p50": s["p50"], "p95": s["p95"]})
@@ -149,6 +155,30 @@ def run(ctx) -> ScenarioResult:
              "code of the installed MLflow; the page's rendering in a browser is timed elsewhere.",
              "The scenario's experiment is hard-deleted at the end (`mlflow gc`, run in-process: the database "
              "URI never appears in a process's arguments)."]
-    rows = [*features, *CI_ROWS, *DOCUMENTED]
+    rows = [*features, *CI_ROWS, *DOCUMENTED_ROWS]
     return ScenarioResult(figures, data={"series": series, "features": [r.to_dict() for r in rows]}, notes=notes,
                           not_measured=not_measured)
+
+
+def plot(sc: ScenarioResult, out: Path) -> list[str]:
+    figs = select(sc.figures, quantity=Quantity.LATENCY)
+    if not figs:
+        return []
+    fig, ax = plots.plt.subplots(figsize=(6.5, 3.8))
+    for op in dict.fromkeys(f.subject for f in figs):
+        series = sorted((f.scale, f.value) for f in figs if f.subject == op)
+        ax.plot([x for x, _ in series], [y for _, y in series], "o-", label=op)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("runs in the experiment")
+    ax.set_ylabel("p50 latency (ms)")
+    ax.set_title("MLflow query latency vs number of runs", fontsize=10)
+    ax.legend(fontsize=8)
+    return [plots.save_figure(fig, out / "query.png").name]
+
+
+def planned_trials(p) -> int:
+    return 0  # no worker trials: it drives the servers from this process
+
+
+SCENARIO = Scenario(NAME, "Query latency", planned_trials, weight, run, plot)

@@ -3,17 +3,23 @@
 stack and data are never touched); SDK first run per tracker in fresh processes."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import time
 
-from benchmarks.records import Figure, FirstRunSpec, ScenarioResult
-from benchmarks.stats import summarize
+from benchmarks.core.quantities import Quantity
+from benchmarks.reporting import plots
+from benchmarks.scenarios.protocol import Scenario
+from benchmarks.core.records import ScenarioName, select, Figure, FirstRunSpec, ScenarioResult
+from benchmarks.core.stats import summarize
 from infra.native import NativeStack, scratch_stack
+from trainer.vocab import TrackerName
 
-TRACKERS = ("mlflow", "wandb")
+TRACKERS = TrackerName.compared()
 
 
-SCENARIO = "setup"
-START_QUANTITY = {"cold": "cold_start", "warm": "warm_start"}  # after clean / after down
+NAME = ScenarioName.SETUP
+START_QUANTITY = {"cold": Quantity.COLD_START, "warm": Quantity.WARM_START}  # after clean / after down
 
 
 def planned_trials(p) -> int:
@@ -49,7 +55,7 @@ def stack_starts(ctx) -> tuple[list[Figure], dict]:
     for kind, per in samples.items():
         for service, values in per.items():
             s = summarize(values)
-            figures.append(Figure(SCENARIO, START_QUANTITY[kind], s["mean"], "s", s["n"], subject=service,
+            figures.append(Figure(NAME, START_QUANTITY[kind], s["mean"], s["n"], subject=service,
                                   mode=ctx.mode.label(), label=f"{service}: {kind} start to healthy",
                                   detail={"stdev": s["stdev"], "min": s["min"], "max": s["max"]}))
     return figures, samples
@@ -60,12 +66,12 @@ def first_runs(ctx) -> tuple[list[Figure], dict]:
     for tracker in TRACKERS:
         spec = FirstRunSpec(tracker=tracker, experiment=ctx.experiment, out_dir=str(ctx.out / "first-run"))
         rows = [ctx.trial(spec, f"{tracker} first run {i + 1}/{ctx.profile.first_run_repeats}",
-                          weight=3 if tracker == "mlflow" else 18)
+                          weight=3 if tracker == TrackerName.MLFLOW else 18)
                 for i in range(ctx.profile.first_run_repeats)]
         raw[tracker] = [r.__dict__ for r in rows]
         for part in ("import_s", "init_s", "first_metric_s", "finish_s", "total_s"):
             s = summarize([getattr(row, part) for row in rows])
-            figures.append(Figure(SCENARIO, "first_run", s["mean"], "s", s["n"], tracker=tracker,
+            figures.append(Figure(NAME, Quantity.FIRST_RUN, s["mean"], s["n"], tracker=tracker,
                                   subject=part[:-2], mode=ctx.mode.label(tracker),
                                   label=f"{tracker} SDK first run: {part[:-2].replace('_', ' ')}",
                                   detail={"stdev": s["stdev"]}))
@@ -86,3 +92,23 @@ def run(ctx) -> dict:
         not_measured["stack_wandb_server"] = "no W&B server runs without Docker (wandb/local is a container image)"
     return ScenarioResult(stack_figures + sdk_figures, data={"stack": stack_raw, "first_run": sdk_raw},
                           notes=notes, not_measured=not_measured)
+
+
+def plot(sc: ScenarioResult, out: Path) -> list[str]:
+    cold, warm = select(sc.figures, quantity=Quantity.COLD_START), select(sc.figures, quantity=Quantity.WARM_START)
+    cold = [f for f in cold if f.subject != "total"]
+    if not cold:
+        return []
+    warm_by = {f.subject: f.value for f in warm}
+    fig, ax = plots.plt.subplots(figsize=(6, 3.2))
+    x = range(len(cold))
+    ax.bar([i - 0.2 for i in x], [f.value for f in cold], 0.4, label="cold (after clean)")
+    ax.bar([i + 0.2 for i in x], [warm_by.get(f.subject, 0) for f in cold], 0.4, label="warm (after down)")
+    ax.set_xticks(list(x), [f.subject for f in cold])
+    ax.set_ylabel("seconds to healthy")
+    ax.set_title("Stack start per service", fontsize=10)
+    ax.legend()
+    return [plots.save_figure(fig, out / "setup.png").name]
+
+
+SCENARIO = Scenario(NAME, "Setup time", planned_trials, weight, run, plot)

@@ -9,17 +9,21 @@ Per arm and image size two figures, µs per optimizer step with a paired t inter
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchmarks.context import TrialError
-from benchmarks.records import Figure, ScenarioResult, StepBlocksResult, StepBlocksSpec
+from benchmarks.core.quantities import Quantity
+from benchmarks.core.records import Figure, ScenarioName, ScenarioResult, StepBlocksResult, StepBlocksSpec, select
+from benchmarks.reporting import plots
 from benchmarks.scenarios.planted import CALIBRATIONS, Bound, Calibration
-from benchmarks.scenarios.step_blocks import BlockSamples, StepCost, covers, step_cost
+from benchmarks.scenarios.protocol import Scenario
+from benchmarks.scenarios.step_blocks import BlockSamples, StepCost, covers, lower_diffs_us, step_cost, upper_diffs_us
 from benchmarks.scenarios.step_logging import CALIBRATION
-from trainer.config import LOG_STYLES
+from trainer.vocab import Style, TrackerName
 
-SCENARIO = "step"
-STYLES = tuple(s for s in ("naive", "tuned", "deferred") if s in LOG_STYLES)
-SIZED_STYLES = ("tuned", "deferred")  # measured at every image size of the profile; naive at the first only
+NAME = ScenarioName.STEP
+STYLES = Style.benchmarked()
+SIZED_STYLES = (Style.TUNED, Style.DEFERRED)  # measured at every image size of the profile; naive at the first only
 ORDER_SEED = 20261129
 MIN_PAIRS = 30  # fewer measured pairs: the figures are indicative
 # Seconds on a 2-core CPU, for the progress bar and the time estimate only: one optimizer step on one torch
@@ -43,7 +47,7 @@ class StepArm:
 def arms(p) -> list[StepArm]:
     first = p.step_image_sizes[0]
     out = [StepArm(CALIBRATION, c.name, first) for c in CALIBRATIONS]
-    for tracker in ("mlflow", "wandb"):
+    for tracker in TrackerName.compared():
         out += [StepArm(tracker, s, size) for s in STYLES
                 for size in (p.step_image_sizes if s in SIZED_STYLES else (first,))]
     return out
@@ -128,7 +132,6 @@ def run(ctx) -> ScenarioResult:
 
 
 def _diffs(r: StepBlocksResult, upper: bool) -> list[float]:
-    from benchmarks.scenarios.step_blocks import lower_diffs_us, upper_diffs_us
     return list((upper_diffs_us if upper else lower_diffs_us)(samples_of(r)))
 
 
@@ -146,7 +149,7 @@ def arm_figures(ctx, arm: StepArm, cost: StepCost, r: StepBlocksResult, valid: b
             detail |= {"planted_us": c.planted_us, "checked": c.checked is bound,
                        "covers": covers(e, c.planted_us)}
         out.append(Figure(
-            SCENARIO, "planted_cost" if calibration else "per_step_cost", e.value, "µs/step", e.n,
+            NAME, Quantity.PLANTED_COST if calibration else Quantity.PER_STEP_COST, e.value, e.n,
             tracker=None if calibration else arm.tracker, style=None if calibration else arm.style,
             subject=f"{arm.style} {bound.value}" if calibration else bound.value, scale=float(arm.image_size),
             low=e.low, high=e.high, p=e.p, indicative=e.n < MIN_PAIRS,
@@ -180,3 +183,29 @@ def notes(p, checks: list[Check], valid: bool) -> list[str]:
             "the upper figure.",
             f"tuned and deferred at {', '.join(f'{s} px' for s in p.step_image_sizes)}: whether the per-step cost "
             "depends on the step's own work."]
+
+
+def plot(sc: ScenarioResult, out: Path) -> list[str]:
+    figs = select(sc.figures, quantity=Quantity.PER_STEP_COST) + select(sc.figures, quantity=Quantity.PLANTED_COST)
+    lower = [f for f in figs if f.subject.endswith("lower")]
+    if not lower:
+        return []
+    fig, ax = plots.plt.subplots(figsize=(8, 4))
+    for offset, bound, color in ((-0.15, "lower", "tab:blue"), (0.15, "upper", "tab:orange")):
+        ours = [f for f in figs if f.subject.endswith(bound)]
+        ax.errorbar([i + offset for i in range(len(ours))], [f.value for f in ours], fmt="o", color=color,
+                    yerr=[[f.value - f.low for f in ours], [f.high - f.value for f in ours]], capsize=3,
+                    label=f"{bound}: {'logged block alone' if bound == 'lower' else 'plus the drain'}")
+    for i, f in enumerate(lower):
+        if "planted_us" in f.detail:
+            ax.plot([i - 0.35, i + 0.35], [f.detail["planted_us"]] * 2, "k--", lw=1)
+    names = [f"{f.tracker or 'calibration'} {f.style or f.subject.split()[0]} {f.scale:g}px" for f in lower]
+    ax.set_xticks(range(len(lower)), names, rotation=30, ha="right", fontsize=8)
+    ax.set_yscale("symlog", linthresh=10)
+    ax.set_ylabel("µs per optimizer step (95% CI)")
+    ax.set_title("Per-step cost from paired blocks (dashed: a calibration's planted value)", fontsize=10)
+    ax.legend(fontsize=8)
+    return [plots.save_figure(fig, out / "step.png").name]
+
+
+SCENARIO = Scenario(NAME, "Logging overhead per step (paired blocks in one process)", planned_trials, weight, run, plot)

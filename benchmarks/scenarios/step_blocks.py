@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from benchmarks.stats import Estimate, mean_interval
+from benchmarks.core.stats import Estimate, mean_interval
 
 STEP_KEY = "train/loss"  # what the training loop logs per step (trainer.train.run_training's on_step)
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from benchmarks.records import StepBlocksSpec
+from benchmarks.core.records import StepBlocksSpec
 from benchmarks.scenarios.planted import BY_NAME, make_planted
 
 CALIBRATION = "calibration"  # the tracker name of the planted arms

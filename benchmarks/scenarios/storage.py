@@ -9,15 +9,19 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.records import Arm, Figure, MicroSpec, ScenarioResult
-from benchmarks.scenarios.macro import estimate_s, train_spec
-from benchmarks.storage_bytes import (BUCKET_KINDS, bucket_bytes_of_runs, logged_model_ids, postgres_bytes_of_runs,
+from benchmarks.core.quantities import Quantity
+from benchmarks.reporting import plots
+from benchmarks.scenarios.protocol import Scenario
+from benchmarks.core.records import Family, ScenarioName, select, Arm, Figure, MicroSpec, ScenarioResult
+from benchmarks.scenarios.macro import train_spec
+from benchmarks.scenarios.storage_bytes import (BUCKET_KINDS, bucket_bytes_of_runs, logged_model_ids, postgres_bytes_of_runs,
                                       wandb_folder_bytes)
 from infra.native import S3, Postgres
+from trainer.vocab import Style, TrackerName
 
 
-SCENARIO = "storage"
-MLFLOW_ARM, WANDB_ARM = Arm("mlflow", "tuned", "full"), Arm("wandb", "tuned", "full")
+NAME = ScenarioName.STORAGE
+MLFLOW_ARM, WANDB_ARM = Arm(TrackerName.MLFLOW, Style.TUNED, Family.FULL), Arm(TrackerName.WANDB, Style.TUNED, Family.FULL)
 OFFLINE = "offline client file"
 
 
@@ -34,7 +38,7 @@ def family_of(run_name: str) -> str | None:
     storage-<tracker>); None for runs of another job (system metrics on, the 4x longer job)."""
     if "+sysmetrics" in run_name or "-x" in run_name:
         return None
-    return "full" if run_name.endswith("-full") or "-full-" in run_name or run_name.startswith("storage-") else "metrics"
+    return Family.FULL if run_name.endswith("-full") or "-full-" in run_name or run_name.startswith("storage-") else Family.METRICS
 
 
 def tracked_runs(client, experiment: str) -> tuple[str | None, dict[str, list[str]]]:
@@ -64,10 +68,10 @@ def ensure_runs(ctx, client) -> tuple[str, dict[str, list[str]], dict[str, list[
     """Runs to measure; when no other scenario made a full-family run (storage run alone), one per tracker."""
     exp_id, runs = tracked_runs(client, ctx.experiment)
     folders = wandb_run_folders(ctx.out)
-    if not runs.get("full"):
+    if not runs.get(Family.FULL):
         ctx.trial(train_spec(ctx, MLFLOW_ARM, "storage-mlflow"), "mlflow run", weight=0)
         exp_id, runs = tracked_runs(client, ctx.experiment)
-    if not folders.get("full"):
+    if not folders.get(Family.FULL):
         ctx.trial(train_spec(ctx, WANDB_ARM, "storage-wandb"), "wandb run", weight=0)
         folders = wandb_run_folders(ctx.out)
     return exp_id, runs, folders
@@ -85,32 +89,32 @@ def per_run_figures(ctx, exp_id: str, run_ids: list[str], folders: list[Path],
         conn.close()
     figures: list[Figure] = []
 
-    def fig(quantity: str, value: float, count: int, tracker: str, label: str, subject: str | None = None,
+    def fig(quantity: Quantity, value: float, count: int, tracker: str, label: str, subject: str | None = None,
             **detail) -> None:
-        figures.append(Figure(SCENARIO, quantity, value, "bytes", count, tracker=tracker, family=family,
+        figures.append(Figure(NAME, quantity, value, count, tracker=tracker, family=family,
                               subject=subject, mode=ctx.mode.label(tracker), label=f"{label}, {family} runs",
                               detail=detail))
     table = sum(r.table_bytes for r in relations)
     index = sum(r.index_bytes for r in relations)
-    fig("run_metadata_bytes", (table + index) / n, n, "mlflow", "MLflow: PostgreSQL bytes per run (table + index)",
+    fig(Quantity.RUN_METADATA_BYTES, (table + index) / n, n, TrackerName.MLFLOW, "MLflow: PostgreSQL bytes per run (table + index)",
         subject="total", rows=sum(r.rows for r in relations) / n)
-    fig("run_metadata_bytes", table / n, n, "mlflow", "MLflow: PostgreSQL table bytes per run", subject="table")
-    fig("run_metadata_bytes", index / n, n, "mlflow", "MLflow: PostgreSQL index bytes per run", subject="index")
+    fig(Quantity.RUN_METADATA_BYTES, table / n, n, TrackerName.MLFLOW, "MLflow: PostgreSQL table bytes per run", subject="table")
+    fig(Quantity.RUN_METADATA_BYTES, index / n, n, TrackerName.MLFLOW, "MLflow: PostgreSQL index bytes per run", subject="index")
     kinds = bucket_bytes_of_runs(S3(s).client(), s.s3_bucket, exp_id, run_ids, models)
     for kind in BUCKET_KINDS:
         size, objects = kinds.get(kind, (0, 0))
-        fig("run_artifact_bytes", size / n, n, "mlflow", f"MLflow: bucket bytes per run, {kind}", subject=kind,
+        fig(Quantity.RUN_ARTIFACT_BYTES, size / n, n, TrackerName.MLFLOW, f"MLflow: bucket bytes per run, {kind}", subject=kind,
             objects=objects / n)
-    fig("run_artifact_bytes", sum(b for b, _ in kinds.values()) / n, n, "mlflow", "MLflow: bucket bytes per run",
+    fig(Quantity.RUN_ARTIFACT_BYTES, sum(b for b, _ in kinds.values()) / n, n, TrackerName.MLFLOW, "MLflow: bucket bytes per run",
         subject="total")
     w = [wandb_folder_bytes(f) for f in folders]
     if w:
         m = len(w)
-        fig("run_folder_bytes", sum(x.folder for x in w) / m, m, "wandb", f"W&B: run folder, with media ({OFFLINE})",
+        fig(Quantity.RUN_FOLDER_BYTES, sum(x.folder for x in w) / m, m, TrackerName.WANDB, f"W&B: run folder, with media ({OFFLINE})",
             subject="with_media")
-        fig("run_folder_bytes", sum(x.folder - x.media for x in w) / m, m, "wandb",
+        fig(Quantity.RUN_FOLDER_BYTES, sum(x.folder - x.media for x in w) / m, m, TrackerName.WANDB,
             f"W&B: run folder without media ({OFFLINE})", subject="without_media")
-        fig("run_metadata_bytes", sum(x.run_file for x in w) / m, m, "wandb", f"W&B: the run's .wandb file ({OFFLINE})",
+        fig(Quantity.RUN_METADATA_BYTES, sum(x.run_file for x in w) / m, m, TrackerName.WANDB, f"W&B: the run's .wandb file ({OFFLINE})",
             subject="total")
     data = {"relations_per_run": {r.table: {**asdict(r), "table_bytes": r.table_bytes / n,
                                            "index_bytes": r.index_bytes / n, "rows": r.rows / n}
@@ -139,13 +143,13 @@ def mlflow_values(ctx, n: int) -> tuple[list[Figure], list]:
     finally:
         conn.close()
     metrics = next(r for r in relations if r.table == "metrics")
-    mode = ctx.mode.label("mlflow")
-    figures = [Figure(SCENARIO, "bytes_per_value", sum(r.table_bytes + r.index_bytes for r in relations) / n,
-                      "bytes/value", n, tracker="mlflow", mode=mode, label="MLflow: PostgreSQL bytes per logged value"),
-               Figure(SCENARIO, "metrics_table_bytes_per_value", metrics.table_bytes / n, "bytes/value", n,
-                      tracker="mlflow", subject="table", mode=mode, label="MLflow: metrics table bytes per value"),
-               Figure(SCENARIO, "metrics_table_bytes_per_value", metrics.index_bytes / n, "bytes/value", n,
-                      tracker="mlflow", subject="index", mode=mode,
+    mode = ctx.mode.label(TrackerName.MLFLOW)
+    figures = [Figure(NAME, Quantity.BYTES_PER_VALUE, sum(r.table_bytes + r.index_bytes for r in relations) / n,
+                      n, tracker=TrackerName.MLFLOW, mode=mode, label="MLflow: PostgreSQL bytes per logged value"),
+               Figure(NAME, Quantity.METRICS_TABLE_BYTES_PER_VALUE, metrics.table_bytes / n, n,
+                      tracker=TrackerName.MLFLOW, subject="table", mode=mode, label="MLflow: metrics table bytes per value"),
+               Figure(NAME, Quantity.METRICS_TABLE_BYTES_PER_VALUE, metrics.index_bytes / n, n,
+                      tracker=TrackerName.MLFLOW, subject="index", mode=mode,
                       label="MLflow: metrics table's index bytes per value (3 indexes)")]
     return figures, [asdict(r) for r in relations if r.rows]
 
@@ -157,7 +161,7 @@ def run(ctx) -> dict:
     ctx.step("measuring the benchmark's tracked runs")
     exp_id, runs, folders = ensure_runs(ctx, client)
     figures, data = [], {}
-    for family in ("metrics", "full"):
+    for family in Family:
         if runs.get(family):
             figs, data[f"{family}_runs"] = per_run_figures(ctx, exp_id, runs[family], folders.get(family, []), family)
             figures += figs
@@ -166,12 +170,12 @@ def run(ctx) -> dict:
     per_value, data["mlflow_values_relations"] = mlflow_values(ctx, p.storage_values)
     figures += per_value
     ctx.advance(2 + p.storage_values / 5000)
-    spec = MicroSpec(tracker="wandb", style="tuned", calls=p.storage_values // 10, warmup=0, values=10,
+    spec = MicroSpec(tracker=TrackerName.WANDB, style=Style.TUNED, calls=p.storage_values // 10, warmup=0, values=10,
                      experiment=ctx.experiment, out_dir=str(ctx.out / "storage"))
     ctx.trial(spec, f"wandb {p.storage_values} values", weight=p.storage_values / 10000)
     files = sorted((ctx.out / "storage").rglob("*.wandb"), key=lambda f: f.stat().st_mtime)
-    figures.append(Figure(SCENARIO, "bytes_per_value", files[-1].stat().st_size / p.storage_values, "bytes/value",
-                          p.storage_values, tracker="wandb", mode=ctx.mode.label("wandb"),
+    figures.append(Figure(NAME, Quantity.BYTES_PER_VALUE, files[-1].stat().st_size / p.storage_values,
+                          p.storage_values, tracker=TrackerName.WANDB, mode=ctx.mode.label(TrackerName.WANDB),
                           label=f"W&B: .wandb file bytes per logged value ({OFFLINE})"))
     notes = [
         "MLflow per-run bytes: this benchmark's tracked training runs of the measured job ("
@@ -190,3 +194,17 @@ def run(ctx) -> dict:
         "W&B online: the local run folder is measured; the server's volume is not reachable from here.",
     ]
     return ScenarioResult(figures, data=data, notes=notes)
+
+
+def plot(sc: ScenarioResult, out: Path) -> list[str]:
+    figs = select(sc.figures, quantity=Quantity.BYTES_PER_VALUE)
+    if not figs:
+        return []
+    fig, ax = plots.plt.subplots(figsize=(5, 3.2))
+    ax.bar([f.tracker for f in figs], [f.value for f in figs], color=[plots.COLORS[f.tracker] for f in figs])
+    ax.set_ylabel("bytes per logged value")
+    ax.set_title("Storage per metric value", fontsize=10)
+    return [plots.save_figure(fig, out / "storage.png").name]
+
+
+SCENARIO = Scenario(NAME, "Storage usage", planned_trials, weight, run, plot)

@@ -1,13 +1,13 @@
 """Tracker adapters behind one interface; SDKs are imported only when chosen."""
 from __future__ import annotations
 
-from trainer.config import TRACKERS
 from trainer.errors import UserError
 from trainer.trackers.base import Evaluation, NullTracker, RunInfo, Tracker
+from trainer.vocab import TrackerName
 
 __all__ = ["Evaluation", "NullTracker", "RunInfo", "Tracker", "make_tracker", "SINGLE_TRACKERS"]
 
-SINGLE_TRACKERS = tuple(t for t in TRACKERS if t != "both")
+SINGLE_TRACKERS = TrackerName.single()
 
 
 def make_tracker(name: str, log_style: str = "tuned", **options) -> Tracker:

@@ -8,14 +8,33 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from enum import StrEnum
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Iterable
 
-from trainer.config import LOG_STYLES
+from benchmarks.core.quantities import Quantity
+from trainer.vocab import Style, TrackerName
 
-TRACKERS = ("none", "mlflow", "wandb")
-FAMILIES = ("metrics", "full")  # metrics only (no files, no model) | the same files, table, images, plots and model
+
+
+class Family(StrEnum):
+    """How much an arm logs."""
+    METRICS = "metrics"   # metrics only (no files, no model)
+    FULL = "full"         # the same files, table, images, plots and model for both trackers
+
 PHASES = ("start", "loop", "report", "finish")
+
+
+class ScenarioName(StrEnum):
+    """Every scenario's name; benchmarks/scenarios registers each once with its title, plan, run and plot."""
+    SETUP = "setup"
+    MICRO = "micro"
+    STEP = "step"
+    MACRO = "macro"
+    API_CALLS = "api_calls"
+    STORAGE = "storage"
+    QUERY = "query"
+    LOAD = "load"
 
 
 @dataclass(frozen=True)
@@ -37,19 +56,22 @@ class Mode:
 @dataclass(frozen=True)
 class Arm:
     """One way of running the training job: which tracker, how it logs, how much it logs."""
-    tracker: str = "none"
-    style: str = "tuned"            # one of trainer.config.LOG_STYLES; ignored for `none`
-    family: str = "metrics"         # see FAMILIES
+    tracker: TrackerName = TrackerName.NONE
+    style: Style = Style.TUNED      # ignored for `none`
+    family: Family = Family.METRICS
     system_metrics: bool = False
     epochs_factor: int = 1          # 4: the longer job that checks the per-step model
 
     def __post_init__(self) -> None:
-        assert self.tracker in TRACKERS and self.style in LOG_STYLES and self.family in FAMILIES, self
+        object.__setattr__(self, "tracker", TrackerName(self.tracker))
+        object.__setattr__(self, "style", Style(self.style))
+        object.__setattr__(self, "family", Family(self.family))
+        assert self.tracker in TrackerName.single(), self
 
     @property
     def name(self) -> str:
-        base = "none" if self.tracker == "none" else f"{self.tracker}-{self.style}"
-        if self.family != "metrics":
+        base = str(TrackerName.NONE) if self.tracker == TrackerName.NONE else f"{self.tracker}-{self.style}"
+        if self.family != Family.METRICS:
             base += f"-{self.family}"
         if self.system_metrics:
             base += "+sysmetrics"
@@ -237,13 +259,39 @@ def result_from_json(task: str, text: str):
 
 # ---------------------------------------------------------------- what the report reads
 
+def versus(a: Style, b: Style) -> str:
+    """The subject of a difference between two styles: 'tuned-naive' is tuned minus naive."""
+    return f"{a}-{b}"
+
+
+@dataclass(frozen=True)
+class FigureKey:
+    """What identifies a figure within a run, and across two runs of one configuration (`compare` matches on it;
+    the mode is the run's, compared once for the whole run)."""
+    scenario: ScenarioName
+    quantity: Quantity
+    tracker: str | None = None
+    style: str | None = None
+    family: str | None = None
+    system_metrics: bool | None = None
+    subject: str | None = None
+    scale: float | None = None
+
+    def describe(self) -> str:
+        return " ".join(str(x) for x in (self.scenario, self.quantity, self.tracker, self.style, self.family,
+                                         "system metrics" if self.system_metrics else None, self.subject,
+                                         None if self.scale is None else f"{self.scale:g}") if x)
+
+
+KEY_FIELDS = tuple(f.name for f in dataclasses.fields(FigureKey))
+
+
 @dataclass(frozen=True)
 class Figure:
     """One measured number with everything needed to select, label and judge it."""
-    scenario: str
-    quantity: str                   # what was measured, e.g. per_step_overhead, phase_cost, job_overhead
+    scenario: ScenarioName
+    quantity: Quantity              # what was measured; its unit, label, direction and compare margin
     value: float | None
-    unit: str
     n: int                          # samples behind the value (rounds, calls, runs)
     tracker: str | None = None
     style: str | None = None
@@ -259,17 +307,30 @@ class Figure:
     indicative: bool = False        # too few samples to be more than a hint
     detail: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scenario", ScenarioName(self.scenario))
+        object.__setattr__(self, "quantity", Quantity(self.quantity))
+
+    @property
+    def unit(self) -> str:
+        return self.quantity.unit
+
+    @property
+    def key(self) -> FigureKey:
+        return FigureKey(**{k: getattr(self, k) for k in KEY_FIELDS})
+
     @property
     def significant(self) -> bool | None:
         return None if self.p is None else self.p < 0.05
 
     def to_dict(self) -> dict[str, Any]:
         optional_empty = {"detail": {}, "label": "", "mode": ""}
-        return {k: v for k, v in asdict(self).items() if v is not None and optional_empty.get(k, None) != v}
+        out = {k: v for k, v in asdict(self).items() if v is not None and optional_empty.get(k, None) != v}
+        return out | {"unit": self.unit}  # for a reader of the file; the quantity decides it
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Figure":
-        return cls(**d)
+        return cls(**{k: v for k, v in d.items() if k != "unit"})
 
 
 def select(figures: Iterable[Figure], **fields: Any) -> list[Figure]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.records import Figure, one, select
+from benchmarks.core.quantities import Quantity as Q
+from benchmarks.core.records import Family, Figure, ScenarioName as S, one, select, versus
+from trainer.vocab import Style, TrackerName
 
-STYLES = ("naive", "tuned", "deferred")
-TRACKERS = ("mlflow", "wandb")
+STYLES = Style.benchmarked()
+TRACKERS = TrackerName.compared()
 
 
 @dataclass(frozen=True)
@@ -28,61 +30,61 @@ STEP_BOUNDS = {"lower": "the logged block alone (read it with a spare core)",
 
 def step_sizes(figures: list[Figure], style: str) -> list[float]:
     """The image sizes the step scenario measured a style at."""
-    return sorted({f.scale for f in select(figures, scenario="step", quantity="per_step_cost", style=style)})
+    return sorted({f.scale for f in select(figures, scenario=S.STEP, quantity=Q.PER_STEP_COST, style=style)})
 
 
 def headline_rows(figures: list[Figure]) -> list[HeadlineRow]:
     """The summary rows that have a figure in this run, in the report's order."""
     row = HeadlineRow
     rows = [row(f"Per-step cost, {style} style, {size:g} px, {bound}: {STEP_BOUNDS[bound]}, µs per step [95% CI]",
-                dict(scenario="step", quantity="per_step_cost", style=style, subject=bound, scale=size))
+                dict(scenario=S.STEP, quantity=Q.PER_STEP_COST, style=style, subject=bound, scale=size))
             for style in STYLES for size in step_sizes(figures, style) for bound in STEP_BOUNDS]
     rows += [row("Per-step difference, tuned minus naive, µs per step [95% CI]",
-                 dict(scenario="macro", quantity="style_difference", subject="tuned-naive")),
+                 dict(scenario=S.MACRO, quantity=Q.STYLE_DIFFERENCE, subject=versus(Style.TUNED, Style.NAIVE))),
              row("Fixed per-run cost, tuned style, metrics only: start + report + finish, s [95% CI]",
-                 dict(scenario="macro", quantity="fixed_cost", style="tuned", family="metrics", system_metrics=False,
+                 dict(scenario=S.MACRO, quantity=Q.FIXED_COST, style=Style.TUNED, family=Family.METRICS, system_metrics=False,
                       subject="total")),
              row("System metrics on vs off (tuned): extra µs per step [95% CI]",
-                 dict(scenario="macro", quantity="per_step_overhead", system_metrics=True)),
+                 dict(scenario=S.MACRO, quantity=Q.PER_STEP_OVERHEAD, system_metrics=True)),
              row("Fixed per-run cost, tuned style, full work (files, table, images, model), s [95% CI]",
-                 dict(scenario="macro", quantity="fixed_cost", style="tuned", family="full", subject="total"))]
-    for f in select(figures, scenario="macro", quantity="job_overhead", tracker="mlflow", style="tuned",
-                    family="metrics", system_metrics=False)[:1]:
+                 dict(scenario=S.MACRO, quantity=Q.FIXED_COST, style=Style.TUNED, family=Family.FULL, subject="total"))]
+    for f in select(figures, scenario=S.MACRO, quantity=Q.JOB_OVERHEAD, tracker=TrackerName.MLFLOW, style=Style.TUNED,
+                    family=Family.METRICS, system_metrics=False)[:1]:
         rows.append(row(f"Whole-job overhead, tuned, the measured job ({int(f.scale or 0)} steps), % [95% CI]",
-                        dict(scenario="macro", quantity="job_overhead", style="tuned", family="metrics",
+                        dict(scenario=S.MACRO, quantity=Q.JOB_OVERHEAD, style=Style.TUNED, family=Family.METRICS,
                              system_metrics=False, scale=f.scale)))
-    for f in select(figures, quantity="job_overhead_projected", tracker="mlflow", style="tuned")[:1]:
+    for f in select(figures, quantity=Q.JOB_OVERHEAD_PROJECTED, tracker=TrackerName.MLFLOW, style=Style.TUNED)[:1]:
         rows.append(row(f"Projected overhead of the seed's job ({int(f.scale or 0)} steps at 256 px), tuned, %",
-                        dict(quantity="job_overhead_projected", style="tuned", family="metrics")))
+                        dict(quantity=Q.JOB_OVERHEAD_PROJECTED, style=Style.TUNED, family=Family.METRICS)))
     for style in STYLES:
-        if select(figures, scenario="micro", quantity="caller_cost", style=style):
+        if select(figures, scenario=S.MICRO, quantity=Q.CALLER_COST, style=style):
             rows += [row(f"Training-thread cost of one logging call, {style}, p50",
-                         dict(scenario="micro", quantity="caller_cost", style=style)),
+                         dict(scenario=S.MICRO, quantity=Q.CALLER_COST, style=style)),
                      row(f"End to end per value, {style}, flush included",
-                         dict(scenario="micro", quantity="end_to_end_cost", style=style))]
+                         dict(scenario=S.MICRO, quantity=Q.END_TO_END_COST, style=style))]
     rows.append(row("SDK first run: import + init + first metric readable + finish",
-                    dict(scenario="setup", quantity="first_run", subject="total")))
+                    dict(scenario=S.SETUP, quantity=Q.FIRST_RUN, subject="total")))
     rows += [row(f"SDK calls in one tracked run, tuned, full work: {kind.replace('_', '/')}",
-                 dict(scenario="api_calls", quantity="sdk_calls", style="tuned", subject=kind))
+                 dict(scenario=S.API_CALLS, quantity=Q.SDK_CALLS, style=Style.TUNED, subject=kind))
              for kind in ("metrics", "files_model", "rich_media", "total")]
     rows += [row("HTTP requests to the stack in one tracked run, tuned, full work (client)",
-                 dict(scenario="api_calls", quantity="http_requests", style="tuned")),
+                 dict(scenario=S.API_CALLS, quantity=Q.HTTP_REQUESTS, style=Style.TUNED)),
              row("HTTP requests to hosts outside the stack, tuned",
-                 dict(scenario="api_calls", quantity="other_host_requests", style="tuned")),
-             row("Storage per logged value", dict(scenario="storage", quantity="bytes_per_value")),
+                 dict(scenario=S.API_CALLS, quantity=Q.OTHER_HOST_REQUESTS, style=Style.TUNED)),
+             row("Storage per logged value", dict(scenario=S.STORAGE, quantity=Q.BYTES_PER_VALUE)),
              row("Metadata store per run, full work (PostgreSQL table + index / .wandb file)",
-                 dict(scenario="storage", quantity="run_metadata_bytes", subject="total", family="full"))]
-    big = max((f.scale or 0 for f in select(figures, scenario="query", subject="list_runs")), default=None)
+                 dict(scenario=S.STORAGE, quantity=Q.RUN_METADATA_BYTES, subject="total", family=Family.FULL))]
+    big = max((f.scale or 0 for f in select(figures, scenario=S.QUERY, subject="list_runs")), default=None)
     if big:
         rows.append(row(f"List runs with {int(big)} runs stored (p50)",
-                        dict(scenario="query", subject="list_runs", scale=big)))
-    rows += [row("Concurrent writers: points/s at the highest K", dict(scenario="load", quantity="points_per_s")),
+                        dict(scenario=S.QUERY, subject="list_runs", scale=big)))
+    rows += [row("Concurrent writers: points/s at the highest K", dict(scenario=S.LOAD, quantity=Q.POINTS_PER_S)),
              row("Concurrent writers: points lost (attempted, not read back)",
-                 dict(scenario="load", quantity="points_lost", subject=None))]
-    for f in select(figures, scenario="load", quantity="usl_peak"):
+                 dict(scenario=S.LOAD, quantity=Q.POINTS_LOST, subject=None))]
+    for f in select(figures, scenario=S.LOAD, quantity=Q.USL_PEAK):
         workers = int((f.detail or {}).get("workers", 0))
         rows.append(row(f"One MLflow server, {workers} worker{'s' if workers != 1 else ''}: USL peak throughput "
-                        "[95% CI]", dict(scenario="load", quantity="usl_peak", subject=f.subject)))
+                        "[95% CI]", dict(scenario=S.LOAD, quantity=Q.USL_PEAK, subject=f.subject)))
     return [r for r in rows if any(r.figures(figures))]
 
 

@@ -3,7 +3,7 @@
 Every figure with an interval of both results folders side by side, the
 difference B - A with its interval, and a flag where that interval excludes 0
 after a Holm correction. Two families, each corrected on its own: the headline
-figures (the report's summary rows, `benchmarks.headline`), which decide the
+figures (the report's summary rows, `benchmarks.reporting.headline`), which decide the
 verdict and the exit code, and every other figure with an interval, listed for
 the reader. Each run's standard error comes from its own interval: half its
 width over the t quantile at the figure's n; the difference's degrees of
@@ -15,22 +15,21 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from scipy import stats as sps
 
-from benchmarks.headline import headline_figures
-from benchmarks.records import Figure
-from benchmarks.stats import holm
+from benchmarks.reporting.headline import headline_figures
+from benchmarks.core.records import Figure, FigureKey
+from benchmarks.core.stats import holm
 
 ALPHA = 0.05
-KEY_FIELDS = ("scenario", "quantity", "tracker", "style", "family", "system_metrics", "subject", "scale", "mode")
 
 
 @dataclass(frozen=True)
 class Estimate:
     """One headline figure of one run: what it is (key), its value and interval."""
-    key: tuple[str, ...]
+    key: tuple[FigureKey, int]     # the figure's key, and which of the figures alike in every field
     label: str
     value: float
     low: float
@@ -64,18 +63,13 @@ class Row:
         return self.p_holm < ALPHA
 
 
-def figure_key(f: Figure) -> tuple[str, ...]:
-    """What a figure is, by its fields (a rerun gives the same key), never by its label."""
-    return tuple(str(getattr(f, k)) for k in KEY_FIELDS)
-
-
 def figure_label(f: Figure) -> str:
-    return f.label or " ".join(str(getattr(f, k)) for k in KEY_FIELDS[:-1] if getattr(f, k) not in (None, ""))
+    return f.label or f.key.describe()
 
 
 def estimate(f: Figure) -> Estimate:
     """A figure with an interval as one run's estimate."""
-    return Estimate(figure_key(f), figure_label(f), float(f.value), float(f.low), float(f.high), f.n, f.unit)
+    return Estimate((f.key, 1), figure_label(f), float(f.value), float(f.low), float(f.high), f.n, f.unit)
 
 
 def split(figures: list[Figure]) -> tuple[list[Figure], list[Figure]]:
@@ -93,7 +87,7 @@ def interval_estimates(figures: Iterable[Figure]) -> list[Estimate]:
         if f.value is not None and f.low is not None and f.high is not None:
             e = estimate(f)
             seen[e.key] += 1
-            out.append(e if seen[e.key] == 1 else dataclasses.replace(e, key=(*e.key, str(seen[e.key]))))
+            out.append(dataclasses.replace(e, key=(f.key, seen[e.key])))
     return out
 
 
@@ -141,8 +135,8 @@ def table(rows: list[Row], only: list[str], name_a: str, name_b: str, title: str
 
 def side_by_side(first: list[Figure], second: list[Figure], name_a: str, name_b: str, title: str) -> str:
     """Figures without an interval (counts, percentiles of one sample): shown next to each other, not tested."""
-    a = {figure_key(f): f for f in first if f.low is None or f.high is None}
-    b = {figure_key(f): f for f in second if f.low is None or f.high is None}
+    a = {f.key: f for f in first if f.low is None or f.high is None}
+    b = {f.key: f for f in second if f.low is None or f.high is None}
     lines = [f"## {title}", "", f"| figure | A: {name_a} | B: {name_b} | B / A |", "|---|---|---|---|"]
     for key in (k for k in a if k in b):
         fa, fb = a[key], b[key]

@@ -1,5 +1,5 @@
 """results.json: a schema-versioned suite of scenario results, each a list of
-typed `Figure` records (benchmarks/records.py). The report reads this file and
+typed `Figure` records (benchmarks/core/records.py). The report reads this file and
 nothing else."""
 from __future__ import annotations
 
@@ -9,17 +9,25 @@ from typing import Any
 
 import jsonschema
 
-from benchmarks.records import Figure, ScenarioResult
+from benchmarks.core.quantities import Quantity
+from benchmarks.core.records import Family, Figure, ScenarioName, ScenarioResult
 from trainer.errors import UserError
 from trainer.files import atomic_write
+from trainer.vocab import Style, TrackerName
 
 SCHEMA_VERSION = 2
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
-SCENARIOS = ("setup", "micro", "step", "macro", "api_calls", "storage", "query", "load")
 
 
 def schema() -> dict:
-    return json.loads(SCHEMA_FILE.read_text())
+    """The JSON schema, its names filled in from the enumerations (one list of each, in the code)."""
+    out = json.loads(SCHEMA_FILE.read_text())
+    figure = out["$defs"]["figure"]["properties"]
+    out["properties"]["scenarios"]["propertyNames"]["enum"] = [str(s) for s in ScenarioName]
+    for name, enum in (("scenario", ScenarioName), ("quantity", Quantity), ("tracker", TrackerName), ("style", Style),
+                       ("family", Family)):
+        figure[name]["enum"] = [str(v) for v in enum]
+    return out
 
 
 def validate(suite: dict, source: str = "results.json") -> None:

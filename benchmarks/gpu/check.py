@@ -1,5 +1,5 @@
 """The seed's job on one GPU, measured once: `python -m benchmarks gpu-check`
-(the same as `python -m benchmarks.gpu_check`).
+(the same as `python -m benchmarks.gpu.check`).
 
 Writes gpu_check.json and gpu_check.md into --out: the device and torch/CUDA
 versions; the training step (trainer.model.XrayCNN, trainer.engine.train_step) at

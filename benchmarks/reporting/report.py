@@ -1,19 +1,18 @@
 """comparison_report.md and its plots, rendered from results.json alone.
-Figures are selected by their fields (benchmarks/records.py), never by name."""
+Figures are selected by their fields (benchmarks/core/records.py), never by name."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks import plots
-from benchmarks.features import CI_ROWS, DOCUMENTED, FeatureRow
-from benchmarks.headline import headline_rows
-from benchmarks.records import Figure, ScenarioResult, one, select
-from benchmarks.results import SCENARIOS, load, scenario_results
+from benchmarks.reporting.decision import CI_ROWS, DOCUMENTED_ROWS, FeatureRow
+from benchmarks.reporting.headline import headline_rows
+from benchmarks.core.quantities import Quantity as Q
+from benchmarks.core.records import Family, Figure, ScenarioName as S, ScenarioResult, one, select, versus
+from benchmarks.core.results import load, scenario_results
+from benchmarks.scenarios.registry import SCENARIOS
 from trainer.files import atomic_write
+from trainer.vocab import Style, TrackerName
 
-TITLES = {"setup": "Setup time", "micro": "Logging overhead, micro",
-          "step": "Logging overhead per step (paired blocks in one process)", "macro": "Logging overhead, macro",
-          "api_calls": "API calls", "storage": "Storage usage", "query": "Query latency", "load": "Load"}
 
 def fmt(value, unit: str = "") -> str:
     if value is None:
@@ -67,45 +66,45 @@ def recommendations(suite: dict) -> list[str]:
     """Advice that follows from the measured figures; each names its threshold and figure."""
     figs = [f for sc in scenario_results(suite).values() for f in sc.figures]
     out = []
-    for tracker in ("mlflow", "wandb"):
-        diff = one(figs, scenario="macro", quantity="style_difference", tracker=tracker, subject="tuned-naive")
+    for tracker in TrackerName.compared():
+        diff = one(figs, scenario=S.MACRO, quantity=Q.STYLE_DIFFERENCE, tracker=tracker, subject=versus(Style.TUNED, Style.NAIVE))
         if diff and diff.high is not None and diff.high < 0:
             out.append(f"{tracker}: the tuned style saves {-diff.value:,.0f} µs per step over naive "
                        f"[{-diff.high:,.0f}, {-diff.low:,.0f}] (paired, interval below 0): log batched/asynchronously.")
-        fixed = one(figs, scenario="macro", quantity="fixed_cost", tracker=tracker, style="tuned", family="full",
+        fixed = one(figs, scenario=S.MACRO, quantity=Q.FIXED_COST, tracker=tracker, style=Style.TUNED, family=Family.FULL,
                     subject="total")
-        step = one(figs, scenario="macro", quantity="per_step_overhead", tracker=tracker, style="tuned",
-                   family="metrics", system_metrics=False, scale=1.0)
+        step = one(figs, scenario=S.MACRO, quantity=Q.PER_STEP_OVERHEAD, tracker=tracker, style=Style.TUNED,
+                   family=Family.METRICS, system_metrics=False, scale=1.0)
         if fixed and step and step.value and step.value > 0:
             break_even = fixed.value / (step.value / 1e6)
             out.append(f"{tracker}: per-run work (start, files, model, finish: {fixed.value:.2f} s) equals the "
                        f"per-step cost ({step.value:,.0f} µs) of about {break_even:,.0f} steps; jobs much shorter "
                        "than that pay mostly per-run cost, longer jobs mostly per-step cost.")
-        proj = one(figs, quantity="job_overhead_projected", tracker=tracker, style="tuned", family="metrics")
+        proj = one(figs, quantity=Q.JOB_OVERHEAD_PROJECTED, tracker=tracker, style=Style.TUNED, family=Family.METRICS)
         if proj:
             verdict = "affordable" if proj.high is not None and proj.high < 5 else "worth tuning (threshold 5%)"
             out.append(f"{tracker}: on the seed's job the projected tuned overhead is {proj.value:.2f}% "
                        f"[{proj.low:.2f}, {proj.high:.2f}]: {verdict}.")
-    big = max((f.scale or 0 for f in select(figs, scenario="query", subject="list_runs")), default=None)
-    lst = one(figs, scenario="query", subject="list_runs", scale=big) if big else None
+    big = max((f.scale or 0 for f in select(figs, scenario=S.QUERY, subject="list_runs")), default=None)
+    lst = one(figs, scenario=S.QUERY, subject="list_runs", scale=big) if big else None
     if lst:
         verdict = "fine for interactive use" if lst.value < 1000 else "slow for interactive use: filter or paginate"
         out.append(f"MLflow: listing {int(big)} runs takes {lst.value:.0f} ms at p50 (threshold: 1 s): {verdict}.")
-    lost = one(figs, scenario="load", quantity="points_lost", subject=None)
+    lost = one(figs, scenario=S.LOAD, quantity=Q.POINTS_LOST, subject=None)
     if lost:
         out.append(f"MLflow under {int(lost.scale or 0)} concurrent writers: {int(lost.value)} point(s) lost.")
     d = suite.get("decision") or {}
     effort = {e["tracker"]: e for e in d.get("effort", []) if e["role"] == "adapter"}
-    if {"mlflow", "wandb"} <= set(effort):
-        m, w = effort["mlflow"], effort["wandb"]
+    if set(TrackerName.compared()) <= set(effort):
+        m, w = (effort[t] for t in TrackerName.compared())
         out.append(f"Integration effort is similar: the MLflow adapter is {m['code_lines']} code lines with "
                    f"{m['sdk_call_sites']} SDK call sites, the W&B adapter {w['code_lines']} lines with "
                    f"{w['sdk_call_sites']} (counted from the code in this run); neither is a reason to choose.")
-    steps = {t: one(figs, scenario="macro", quantity="per_step_overhead", tracker=t, style="deferred",
-                    family="metrics", system_metrics=False, scale=1.0) for t in ("mlflow", "wandb")}
-    tuned = {t: one(figs, scenario="macro", quantity="per_step_overhead", tracker=t, style="tuned",
-                    family="metrics", system_metrics=False, scale=1.0) for t in ("mlflow", "wandb")}
-    res = one(figs, scenario="macro", quantity="resolution")
+    steps = {t: one(figs, scenario=S.MACRO, quantity=Q.PER_STEP_OVERHEAD, tracker=t, style=Style.DEFERRED,
+                    family=Family.METRICS, system_metrics=False, scale=1.0) for t in TrackerName.compared()}
+    tuned = {t: one(figs, scenario=S.MACRO, quantity=Q.PER_STEP_OVERHEAD, tracker=t, style=Style.TUNED,
+                    family=Family.METRICS, system_metrics=False, scale=1.0) for t in TrackerName.compared()}
+    res = one(figs, scenario=S.MACRO, quantity=Q.RESOLUTION)
     if all(steps.values()) and all(tuned.values()):
         below = all(d.high < min(t.value for t in tuned.values()) for d in steps.values())
         out.append("Deferred vs tuned, per step: " + (
@@ -114,13 +113,13 @@ def recommendations(suite: dict) -> list[str]:
             "half-width of the per-step intervals); the micro scenario shows the training-thread cost directly."
             if res else "not resolved here."))
     if all(steps.values()):
-        m, w = steps["mlflow"], steps["wandb"]
+        m, w = (steps[t] for t in TrackerName.compared())
         overlap = m.low <= w.high and w.low <= m.high
         out.append(f"Deferred style, per step: MLflow {cell(m)}, W&B {cell(w)}; " + (
             "the intervals overlap, so logging cost does not separate the trackers here: choose on the other rows."
             if overlap else f"{'MLflow' if m.value > w.value else 'W&B'} costs the training loop more here "
             "(the intervals do not overlap)."))
-    mem = select(figs, quantity="service_memory")
+    mem = select(figs, quantity=Q.SERVICE_MEMORY)
     if mem and suite["environment"]["wandb_mode"] == "offline":
         total = sum(f.value for f in mem)
         out.append(f"A team that must self-host without Docker or a vendor licence: MLflow runs here as three "
@@ -145,11 +144,12 @@ def figure_table(figures: list[Figure]) -> list[str]:
 
 
 def _scenario_section(name: str, sc: ScenarioResult, out_dir: Path) -> list[str]:
-    lines = [f"## {TITLES[name]}", ""]
+    scenario = SCENARIOS[name]
+    lines = [f"## {scenario.title}", ""]
     if sc.status == "failed":
         return lines + [f"**Failed**: `{sc.error or 'unknown error'}`", ""]
-    for image in plots.draw(name, sc, out_dir):
-        lines += [f"![{TITLES[name]}]({image})", ""]
+    for image in scenario.plot(sc, out_dir):
+        lines += [f"![{scenario.title}]({image})", ""]
     if sc.figures:
         lines += figure_table(sc.figures)
     for key, reason in sc.not_measured.items():
@@ -163,10 +163,10 @@ def _scenario_section(name: str, sc: ScenarioResult, out_dir: Path) -> list[str]
 def feature_rows(scenarios: dict[str, ScenarioResult]) -> list[FeatureRow]:
     """The query scenario's probe rows (run in this benchmark), CI-test rows and documented facts;
     without a query scenario, the CI-test rows and facts alone."""
-    query = scenarios.get("query")
+    query = scenarios.get(S.QUERY)
     if query and query.data.get("features"):
         return [FeatureRow(**d) for d in query.data["features"]]
-    return [*CI_ROWS, *DOCUMENTED]
+    return [*CI_ROWS, *DOCUMENTED_ROWS]
 
 
 def which_tracker(suite: dict, figures: list[Figure]) -> list[str]:
@@ -179,12 +179,12 @@ def which_tracker(suite: dict, figures: list[Figure]) -> list[str]:
              "| | MLflow | W&B |", "|---|---|---|",
              "| services | PostgreSQL + an S3 store + `mlflow server` (natively here, or compose) | the `wandb/local` "
              "image (compose only; needs Docker and a licence) |"]
-    for f in select(figures, quantity="service_memory"):
+    for f in select(figures, quantity=Q.SERVICE_MEMORY):
         lines.append(f"| RSS of {f.subject} (measured: idle / during load) | {fmt(f.detail.get('idle'), 'MiB')} / "
                      f"{fmt(f.value, 'MiB')} | not measured without a W&B server |")
-    meta = one(figures, quantity="run_metadata_bytes", tracker="mlflow", subject="total", family="full")
-    art = one(figures, quantity="run_artifact_bytes", tracker="mlflow", subject="total", family="full")
-    wfile = one(figures, quantity="run_folder_bytes", tracker="wandb", subject="with_media", family="full")
+    meta = one(figures, quantity=Q.RUN_METADATA_BYTES, tracker=TrackerName.MLFLOW, subject="total", family=Family.FULL)
+    art = one(figures, quantity=Q.RUN_ARTIFACT_BYTES, tracker=TrackerName.MLFLOW, subject="total", family=Family.FULL)
+    wfile = one(figures, quantity=Q.RUN_FOLDER_BYTES, tracker=TrackerName.WANDB, subject="with_media", family=Family.FULL)
     if meta and art:
         lines.append(f"| disk per 1,000 runs (from the storage figures, full work) | "
                      f"{(meta.value + art.value) * 1000 / 2**30:.2f} GiB (database {meta.value * 1000 / 2**20:,.0f} "

@@ -1,7 +1,7 @@
 """One load writer, kept alive across load levels so a level measures logging, not
 Python start-up.
 
-    python -m benchmarks.load_writer
+    python -m benchmarks.scenarios.load_writer
 
 Reads one JSON `WriterOrder` per line on stdin, creates its run and answers
 `READY`; then reads `GO <start time>` (wall clock, the same for every writer of a

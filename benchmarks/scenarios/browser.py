@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from trainer.errors import run_cli
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.browser",
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scenarios.browser",
                                      description="Screenshots of the MLflow UI (runs, charts, comparison, registry).")
     parser.add_argument("--out", type=Path, default=Path("docs/ui"), help="folder for the PNGs (default: docs/ui)")
     args = parser.parse_args(argv)
