@@ -67,24 +67,20 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    """Exit 1 when a headline figure differs between the two runs (Holm-corrected); the other figures
-    with an interval are listed, corrected as a family of their own, and do not decide."""
-    from benchmarks.reporting.compare import compare, interval_estimates, side_by_side, split, table
+    """The rule is in benchmarks/reporting/compare.py: exit 2 for runs of different configurations, 1 when a
+    headline figure is missing or differs or a count that must be equal is not, 0 when they agree."""
     from benchmarks.core.results import all_figures, load
+    from benchmarks.reporting.compare import compare_suites, table
     a, b = load(args.a), load(args.b)
-    (head_a, rest_a), (head_b, rest_b) = split(all_figures(a)), split(all_figures(b))
-    rows, only = compare(interval_estimates(head_a), interval_estimates(head_b))
-    detail, detail_only = compare(interval_estimates(rest_a), interval_estimates(rest_b))
-    print(table(rows, only, a["run_id"], b["run_id"], "Headline figures (the report's summary): the verdict"))
+    result = compare_suites(a, b, all_figures(a), all_figures(b))
+    print(table(result.headline, a["run_id"], b["run_id"], "Headline figures (the report's summary): the verdict"))
     print()
-    print(side_by_side(head_a, head_b, a["run_id"], b["run_id"], "Headline figures without an interval (shown, "
-                       "not tested)"))
-    print()
-    print(table(detail, detail_only, a["run_id"], b["run_id"], "Other figures with an interval (listed, not the "
-                "verdict: within-run intervals leave out run-to-run variation)"))
-    flagged = sum(r.flagged for r in rows)
-    print(f"\nverdict: {'the runs disagree on ' + str(flagged) + ' headline figure(s)' if flagged else 'the runs agree on every headline figure'}")
-    return 1 if flagged else 0
+    print(table(result.others, a["run_id"], b["run_id"], "Other figures (a count that must be equal decides; "
+                "the rest is listed)"))
+    bad = result.disagreements
+    print(f"\nverdict: the runs disagree on {len(bad)} figure(s): " + "; ".join(f"{r.label} ({r.why})" for r in bad)
+          if bad else "\nverdict: the runs agree on every headline figure and every count")
+    return 1 if bad else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run-id", default=None, help="folder name under --out (default: a timestamp)")
     p = sub.add_parser("report", help="re-render comparison_report.md and the plots from a results.json")
     p.add_argument("run_dir", type=Path, help="results/<run-id> (or results/latest)")
-    p = sub.add_parser("compare", help="do two runs agree? figures side by side; exit 1 if a headline figure differs")
+    p = sub.add_parser("compare", help="do two runs agree? exit 1 if a headline figure or a count differs, 2 for different configurations")
     p.add_argument("a", type=Path, help="results/<run-id> (or its results.json)")
     p.add_argument("b", type=Path, help="another results folder")
     sub.add_parser("gpu-check", add_help=False, help="the seed's job on one GPU (docs/gpu/README.md); "

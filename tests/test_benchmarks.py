@@ -21,10 +21,10 @@ FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "results_v2.json"
 
 
 def test_percentiles_on_known_input():
-    p = stats.percentiles(range(1, 101))
-    assert p == {"p50": 50.5, "p95": pytest.approx(95.05), "p99": pytest.approx(99.01)}
+    s = stats.summarize(range(1, 101))
+    assert (s.p50, s.p95, s.p99) == (50.5, pytest.approx(95.05), pytest.approx(99.01))
     s = stats.summarize([2.0, 4.0, 6.0])
-    assert (s["n"], s["mean"], s["stdev"], s["min"], s["max"]) == (3, 4.0, 2.0, 2.0, 6.0)
+    assert (s.n, s.mean, s.stdev, s.min, s.max) == (3, 4.0, 2.0, 2.0, 6.0)
 
 
 def test_paired_difference_is_the_mean_per_round_difference_with_its_t_interval():
@@ -95,7 +95,7 @@ def test_another_schema_version_is_refused_with_a_clear_message(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps(suite))
     out = subprocess.run([sys.executable, "-m", "benchmarks", "report", str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "has schema_version 1; this version of the report reads schema_version 2" in out.stderr
+    assert "has schema_version 1; this version of the report reads schema_version 2 or 3" in out.stderr
     assert not (tmp_path / "comparison_report.md").exists()
 
 
@@ -174,6 +174,12 @@ def test_tiny_profile_end_to_end_on_the_native_stack(mlflow_env, xray_data, tmp_
         assert all(f["n"] >= 1 and f["unit"] is not None for f in sc["figures"]), name
         assert not sc["failed_trials"], (name, sc["failed_trials"])
     figs = results.all_figures(loaded)
+    for f in figs:  # every interval figure carries the samples it comes from
+        assert f.low is None or f.samples or f.interval == stats.Interval.PROJECTION, f
+    head = one(figs, quantity="per_step_overhead", tracker="mlflow", style="tuned", family="metrics",
+               system_metrics=False, scale=1.0)
+    again = stats.interval(head.interval, head.samples)  # a headline interval, recomputed from results.json alone
+    assert (again.value, again.low, again.high) == pytest.approx((head.value, head.low, head.high))
     for tracker in ("mlflow", "wandb"):
         for style in ("naive", "tuned"):
             f = one(figs, quantity="per_step_overhead", tracker=tracker, style=style, family="metrics",

@@ -1,74 +1,57 @@
-"""`python -m benchmarks compare`: two runs side by side, differences flagged only
-where their interval excludes 0 after Holm's correction."""
+"""`python -m benchmarks compare`: two runs of one configuration agree, or the command says where they
+do not: a headline figure in one run only, a count that must be equal, an interval figure that differs
+after Holm and beyond its quantity's margin (exit 1); different modes, profiles or data sets (exit 2)."""
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from benchmarks.reporting.compare import Estimate, compare
-from benchmarks.core.records import Figure, ScenarioResult
+from benchmarks.core.quantities import Check, Quantity
+from benchmarks.core.records import Family, Figure, ScenarioName, ScenarioResult
 from benchmarks.core.results import SCHEMA_VERSION, validate
+from benchmarks.core.stats import mean_interval
+from benchmarks.reporting.compare import judge
 from trainer.paths import PROJECT_ROOT
+from trainer.vocab import Style, TrackerName
+
+MODE = "native stack, CPU"
 
 
-def est(key: str, value: float, half: float, n: int = 10) -> Estimate:
-    return Estimate((key,), key, value, value - half, value + half, n, "us")
+def per_step(tracker: str, samples) -> Figure:
+    """A headline per-step overhead figure whose value and interval come from its samples."""
+    return Figure.estimated(ScenarioName.MACRO, Quantity.PER_STEP_OVERHEAD, mean_interval(samples), tracker=tracker,
+                            style=Style.TUNED, family=Family.METRICS, system_metrics=False, scale=1.0, mode=MODE)
 
 
-def test_agreeing_runs_flag_nothing():
-    a = [est("mlflow tuned per step", 100, 20), est("wandb tuned per step", 50, 10)]
-    b = [est("mlflow tuned per step", 110, 20), est("wandb tuned per step", 48, 10)]
-    rows, only = compare(a, b)
-    assert only == [] and [r.flagged for r in rows] == [False, False]
-    r = rows[0]
-    assert r.diff == pytest.approx(10) and r.low < 0 < r.high
+def rounds(mean: float, spread: float, n: int = 10, seed: int = 0) -> list[float]:
+    return list(mean + spread * np.random.default_rng(seed).standard_normal(n))
 
 
-def test_a_real_difference_is_flagged_and_holm_is_applied():
-    # two differences have unadjusted p < 0.05; only the large one survives Holm across 3 figures
-    a = [est("big", 100, 10), est("small", 100, 10), est("flat", 100, 10)]
-    b = [est("big", 200, 10), est("small", 114, 10), est("flat", 101, 10)]
-    rows, _ = compare(a, b)
-    big, small, flat = rows
-    assert big.flagged and big.low > 0 and big.p_holm < 0.001
-    assert small.p < 0.05 and not small.flagged and small.low < 0 < small.high  # Holm's level widens it
-    assert not flat.flagged
-    assert (big.level, small.level, flat.level) == pytest.approx((1 - 0.05 / 3, 1 - 0.05 / 2, 0.95))
-
-
-def test_figures_in_one_run_only_are_listed_not_compared():
-    rows, only = compare([est("x", 1, 0.1), est("gone", 1, 0.1)], [est("x", 1, 0.1), est("new", 1, 0.1)])
-    assert [r.label for r in rows] == ["x"] and only == ["gone (only in A)", "new (only in B)"]
-
-
-def test_exact_figures_without_spread_agree_only_when_equal():
-    rows, _ = compare([est("same", 5, 0), est("moved", 5, 0)], [est("same", 5, 0), est("moved", 6, 0)])
-    assert [r.flagged for r in rows] == [False, True]
-
-
-def write_run(folder, run_id: str, per_step: dict[str, tuple[float, float, float]], calls: int = 84,
-              phase: tuple[float, float, float] = (1.0, 0.9, 1.1)):
-    """A small results folder: headline per-step costs with intervals, a headline count without one,
-    and a phase time with an interval that is no headline figure."""
-    figures = [Figure("step", "per_step_cost", v, 30, tracker=t, style="tuned", subject="lower", scale=32.0,
-                      low=lo, high=hi, mode="native stack, CPU")
-               for t, (v, lo, hi) in per_step.items()]
-    v, lo, hi = phase
-    figures.append(Figure("macro", "phase_time", v, 10, tracker="mlflow", style="tuned", subject="loop",
-                          low=lo, high=hi, label="mlflow-tuned: loop phase"))
-    figures.append(Figure("api_calls", "sdk_calls", calls, 1, tracker="mlflow", style="tuned", subject="total"))
+def write_run(folder, run_id: str, figures: list[Figure], stack: str = "native", profile: str = "quick"):
+    by_scenario: dict[str, list[Figure]] = {}
+    for f in figures:
+        by_scenario.setdefault(f.scenario, []).append(f)
     suite = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "created": "2026-11-27T18:00:00+0000",
-             "profile": {"name": "quick"}, "plan": {"trials": 1, "estimated_s": 1.0},
+             "profile": {"name": profile, "data": "/data"}, "plan": {"trials": 1, "estimated_s": 1.0},
              "environment": {"cpu": "test", "cpu_count": 2, "gpu": None, "os": "Linux", "python": "3.11",
-                             "versions": {"torch": "x", "mlflow": "x", "wandb": "x"}, "stack_mode": "native",
+                             "versions": {"torch": "x", "mlflow": "x", "wandb": "x"}, "stack_mode": stack,
                              "wandb_mode": "offline", "git_commit": None},
-             "scenarios": {"macro": ScenarioResult(figures[:-1]).to_dict(),
-                           "api_calls": ScenarioResult(figures[-1:]).to_dict()}}
+             "scenarios": {name: ScenarioResult(figs).to_dict() for name, figs in by_scenario.items()}}
     validate(suite)
     folder.mkdir()
     (folder / "results.json").write_text(json.dumps(suite))
     return folder
+
+
+def points_lost(value: int) -> Figure:
+    return Figure(ScenarioName.LOAD, Quantity.POINTS_LOST, value, 2, tracker=TrackerName.MLFLOW, mode=MODE)
+
+
+def base_figures(mlflow=(900, 100), wandb=(400, 60), lost=0, seed=0) -> list[Figure]:
+    return [per_step(TrackerName.MLFLOW, rounds(*mlflow, seed=seed)),
+            per_step(TrackerName.WANDB, rounds(*wandb, seed=seed + 1)), points_lost(lost)]
 
 
 def run_compare(a, b):
@@ -76,57 +59,103 @@ def run_compare(a, b):
                           text=True, cwd=PROJECT_ROOT, timeout=60)
 
 
-def test_compare_command_on_two_runs_that_agree(tmp_path):
-    a = write_run(tmp_path / "a", "run-a", {"mlflow": (900, 700, 1100), "wandb": (400, 300, 500)})
-    b = write_run(tmp_path / "b", "run-b", {"mlflow": (1000, 800, 1200), "wandb": (380, 290, 470)}, calls=84)
+def test_two_runs_that_agree_exit_0(tmp_path):
+    a = write_run(tmp_path / "a", "run-a", base_figures(seed=0))
+    b = write_run(tmp_path / "b", "run-b", base_figures(mlflow=(950, 100), seed=10))
     out = run_compare(a, b)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "| A: run-a | B: run-b |" in out.stdout and out.stdout.count("agrees") == 3
-    assert "2 figure(s) compared, 0 differ" in out.stdout  # the headline family
-    assert "1 figure(s) compared, 0 differ" in out.stdout  # the others with an interval
-    assert "| 84 calls | 84 calls | 1 |" in out.stdout  # a headline count: shown side by side, not tested
-    assert "verdict: the runs agree on every headline figure" in out.stdout
+    assert "| A: run-a | B: run-b |" in out.stdout and "the runs agree" in out.stdout
 
 
-def test_compare_command_flags_a_run_that_disagrees_and_exits_1(tmp_path):
-    a = write_run(tmp_path / "a", "run-a", {"mlflow": (900, 800, 1000), "wandb": (400, 300, 500)})
-    b = write_run(tmp_path / "b", "run-b", {"mlflow": (2000, 1900, 2100), "wandb": (410, 310, 510)})
+def test_a_headline_figure_in_one_run_only_exits_1(tmp_path):
+    a = write_run(tmp_path / "a", "run-a", base_figures())
+    b = write_run(tmp_path / "b", "run-b", base_figures()[1:])  # MLflow's per-step figure is missing
     out = run_compare(a, b)
     assert out.returncode == 1, out.stdout + out.stderr
-    assert out.stdout.count("**differs**") == 1 and "+1.1e+03" in out.stdout
-    assert "disagree on 1 headline figure(s)" in out.stdout
+    assert "only in A" in out.stdout and "disagree on 1" in out.stdout
 
 
-def test_a_difference_outside_the_headline_is_listed_but_not_the_verdict(tmp_path):
-    a = write_run(tmp_path / "a", "run-a", {"mlflow": (900, 800, 1000)}, phase=(1.0, 0.95, 1.05))
-    b = write_run(tmp_path / "b", "run-b", {"mlflow": (910, 810, 1010)}, phase=(3.0, 2.95, 3.05))
+def test_lost_points_exit_1(tmp_path):
+    a = write_run(tmp_path / "a", "run-a", base_figures(lost=0))
+    b = write_run(tmp_path / "b", "run-b", base_figures(lost=500))
     out = run_compare(a, b)
-    assert out.returncode == 0, out.stdout + out.stderr
-    detail = out.stdout.split("## Other figures")[1]
-    assert "mlflow-tuned: loop phase" in detail and detail.count("**differs**") == 1
-    assert "the runs agree on every headline figure" in out.stdout
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "a count that must be equal" in out.stdout
+
+
+def test_runs_of_different_modes_exit_2_with_one_line(tmp_path):
+    a = write_run(tmp_path / "a", "run-a", base_figures())
+    b = write_run(tmp_path / "b", "run-b", base_figures(), stack="compose")
+    out = run_compare(a, b)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "differ in stack" in out.stderr and out.stdout == ""
+
+
+def test_runs_of_different_profiles_exit_2(tmp_path):
+    a = write_run(tmp_path / "a", "run-a", base_figures())
+    b = write_run(tmp_path / "b", "run-b", base_figures(), profile="full")
+    assert run_compare(a, b).returncode == 2
+
+
+def test_a_large_difference_beyond_the_margin_exits_1(tmp_path):
+    a = write_run(tmp_path / "a", "run-a", base_figures(mlflow=(900, 100)))
+    b = write_run(tmp_path / "b", "run-b", base_figures(mlflow=(9000, 100)))  # +8.1 ms per step: beyond 5 ms and 25 %
+    out = run_compare(a, b)
+    assert out.returncode == 1 and "significant and beyond the margin" in out.stdout
+
+
+def test_a_significant_difference_within_the_margin_agrees():
+    # 900 vs 1,400 µs per step with tight intervals: Welch finds it, but 500 µs is inside the 5 ms margin
+    a = [per_step(TrackerName.MLFLOW, rounds(900, 20))]
+    b = [per_step(TrackerName.MLFLOW, rounds(1400, 20, seed=3))]
+    (row,) = judge(a, b, required=True)
+    assert row.check == Check.TEST and row.p_holm < 1e-6 and not row.differs
+    assert row.why == "significant, within the margin"
+
+
+def test_the_test_uses_the_samples_not_the_interval_widths():
+    # same means and same interval widths, but B's samples hold one outlier round: the samples decide
+    a_samples, b_samples = rounds(1000, 10), rounds(1000, 10, seed=5)
+    b_samples[0] += 5000
+    a, b = per_step(TrackerName.MLFLOW, a_samples), per_step(TrackerName.MLFLOW, b_samples)
+    (row,) = judge([a], [b], required=True)
+    from scipy import stats
+    assert row.p == pytest.approx(stats.ttest_ind(a_samples, b_samples, equal_var=False).pvalue)
+
+
+def test_holm_is_applied_across_the_tested_figures():
+    a = [per_step(t, rounds(1000, 50, seed=i)) for i, t in enumerate(TrackerName.compared())]
+    b = [per_step(t, rounds(1060, 50, seed=i + 7)) for i, t in enumerate(TrackerName.compared())]
+    rows = judge(a, b, required=True)
+    ps = sorted(r.p for r in rows)
+    assert sorted(r.p_holm for r in rows) == pytest.approx([min(1, 2 * ps[0]), max(min(1, 2 * ps[0]), ps[1])])
+
+
+def test_figures_alike_in_every_field_are_kept_apart_by_order():
+    figs = [Figure(ScenarioName.MACRO, Quantity.FIXED_COST, v, 10, tracker="mlflow") for v in (5.0, 9.0)]
+    rows = judge(figs, list(reversed(figs)), required=True)
+    assert [r.differs for r in rows] == [True, True]  # 5 vs 9 s: beyond the 0.5 s / 25 % margin, both ways
+
+
+def test_every_quantity_states_its_margin_and_why():
+    for q in Quantity:
+        assert q.unit is not None and q.label and q.margin.why, q
+        if q.check == Check.MARGIN or q.check == Check.TEST:
+            assert q.margin.relative > 0 or q.margin.absolute > 0, q
 
 
 def test_the_headline_figures_are_the_reports_summary_rows():
-    from benchmarks.reporting.compare import split
-    from benchmarks.reporting.report import summary_rows
     from benchmarks.core.results import all_figures, load
+    from benchmarks.reporting.compare import split
+    from benchmarks.reporting.report import cell, summary_rows
     suite = load(PROJECT_ROOT / "tests" / "fixtures" / "results_v2.json")
     head, rest = split(all_figures(suite))
     assert head and rest and len(head) + len(rest) == len(all_figures(suite))
     cells = {c for _, m, w in summary_rows(suite) for c in (m, w)}
-    from benchmarks.reporting.report import cell
     assert all(cell(f) in cells for f in head)  # every headline figure is a cell of the summary
 
 
 def test_compare_of_a_missing_folder_is_one_clear_line(tmp_path):
-    a = write_run(tmp_path / "a", "run-a", {"mlflow": (900, 800, 1000)})
+    a = write_run(tmp_path / "a", "run-a", base_figures())
     out = run_compare(a, tmp_path / "nowhere")
     assert out.returncode == 2 and "Traceback" not in out.stderr and "nowhere" in out.stderr
-
-
-def test_figures_alike_in_every_field_are_kept_apart_by_order():
-    from benchmarks.reporting.compare import interval_estimates
-    figs = [Figure("macro", "fixed_cost", v, 10, tracker="mlflow", low=v - 1, high=v + 1) for v in (5.0, 9.0)]
-    first, second = interval_estimates(figs)
-    assert first.key != second.key and (first.value, second.value) == (5.0, 9.0)

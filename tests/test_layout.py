@@ -76,3 +76,42 @@ def test_every_scenario_name_is_registered_once_with_its_parts():
     from benchmarks.scenarios.registry import SCENARIOS
     assert list(SCENARIOS) == list(ScenarioName)
     assert all(s.name == name and s.title and callable(s.run) for name, s in SCENARIOS.items())
+
+
+def _sources():
+    return [(f, ast.parse(f.read_text())) for f in sorted(PACKAGE.rglob("*.py")) if f.name != "quantities.py"]
+
+
+def quantity_literals(tree: ast.AST) -> list[int]:
+    """Lines where a figure's quantity is named by a string: `quantity="..."`, `x.quantity == "..."`, or a
+    string as Figure's second argument."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "quantity" and isinstance(node.value, ast.Constant):
+            out.append(node.value.lineno)
+        elif isinstance(node, ast.Compare) and any(isinstance(x, ast.Attribute) and x.attr == "quantity"
+                                                   for x in [node.left, *node.comparators]) \
+                and any(isinstance(x, ast.Constant) for x in [node.left, *node.comparators]):
+            out.append(node.lineno)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Figure" \
+                and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+            out.append(node.lineno)
+    return out
+
+
+def fstring_keys(tree: ast.AST) -> list[int]:
+    """Lines where a figure's identity (subject, scenario, quantity, tracker, style) is built as an f-string."""
+    return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.keyword)
+            and node.arg in ("subject", "scenario", "quantity", "tracker", "style", "family")
+            and isinstance(node.value, ast.JoinedStr)]
+
+
+def test_no_quantity_is_named_by_a_string_and_no_figure_key_by_an_f_string():
+    found = [(f.name, line) for f, tree in _sources() for line in quantity_literals(tree) + fstring_keys(tree)]
+    assert found == []
+
+
+def test_the_literal_check_finds_a_planted_literal():
+    planted = ast.parse('one(figs, quantity="per_step_overhead")\nFigure("macro", "fixed_cost", 1.0, 1)\n'
+                        'Figure(NAME, Q.X, 1.0, 1, subject=f"{a}-{b}")\nif f.quantity == "latency": pass\n')
+    assert sorted(quantity_literals(planted) + fstring_keys(planted)) == [1, 2, 3, 4]

@@ -181,6 +181,7 @@ def test_the_summary_takes_its_per_step_rows_from_the_step_scenario(valid):
                    p=0.001, detail={"valid": valid, "half_width": 40.0 if t == "mlflow" else 30.0})
             for t in ("mlflow", "wandb") for bound in ("lower", "upper") for size in (32.0, 64.0)]
     rows = [r for r in headline(figs) if r[0].startswith("Per-step cost")]
+    assert headline(figs)[0][0].startswith("Per-step cost")  # the summary opens with them
     assert len(rows) == 4 and "tuned style, 32 px, lower" in rows[0][0]
     _, mlflow, wandb = rows[0]
     assert mlflow.startswith("120 [80, 160] µs/step (±40)") and wandb.startswith("340 [80, 400] µs/step (±30)")

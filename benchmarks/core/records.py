@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Iterable
 
 from benchmarks.core.quantities import Quantity
+from benchmarks.core.stats import ALPHA, Estimate, Interval, interval, test_space
 from trainer.vocab import Style, TrackerName
 
 
@@ -306,10 +307,34 @@ class Figure:
     mode: str = ""                  # Mode.label(): native/compose, W&B offline/online, CPU/GPU
     indicative: bool = False        # too few samples to be more than a hint
     detail: dict[str, Any] = field(default_factory=dict)
+    samples: list[float] | None = None  # the values behind value/low/high: per round, per repeat, or per call
+    #                                     (down-sampled, with the exact percentiles in detail)
+    interval: Interval | None = None    # how low/high come from the samples (None: no interval)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scenario", ScenarioName(self.scenario))
         object.__setattr__(self, "quantity", Quantity(self.quantity))
+        if self.interval is not None:
+            object.__setattr__(self, "interval", Interval(self.interval))
+
+    @classmethod
+    def estimated(cls, scenario: ScenarioName, quantity: Quantity, est: Estimate, **fields: Any) -> "Figure":
+        """A figure whose value and interval are `est`, with the samples they come from."""
+        return cls(scenario, quantity, est.value, est.n, low=est.low if est.n > 1 else None,
+                   high=est.high if est.n > 1 else None, p=est.p, samples=list(est.samples), interval=est.method,
+                   indicative=est.n < 10, **fields)
+
+    @property
+    def testable(self) -> bool:
+        """Two runs' samples of this figure can be tested against each other."""
+        return bool(self.interval and self.interval.from_samples and self.samples and len(self.samples) > 1)
+
+    def sample_space(self):
+        return test_space(self.interval, self.samples)
+
+    def recomputed(self) -> Estimate:
+        """Value and interval from the stored samples alone (what `compare` and a reader can check)."""
+        return interval(self.interval, self.samples)
 
     @property
     def unit(self) -> str:
@@ -321,7 +346,7 @@ class Figure:
 
     @property
     def significant(self) -> bool | None:
-        return None if self.p is None else self.p < 0.05
+        return None if self.p is None else self.p < ALPHA
 
     def to_dict(self) -> dict[str, Any]:
         optional_empty = {"detail": {}, "label": "", "mode": ""}

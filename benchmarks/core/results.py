@@ -10,12 +10,14 @@ from typing import Any
 import jsonschema
 
 from benchmarks.core.quantities import Quantity
+from benchmarks.core.stats import Interval
 from benchmarks.core.records import Family, Figure, ScenarioName, ScenarioResult
 from trainer.errors import UserError
 from trainer.files import atomic_write
 from trainer.vocab import Style, TrackerName
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE = (2, 3)  # version 2 has no samples: its intervals are shown, and compare judges them by margin
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 
 
@@ -25,16 +27,17 @@ def schema() -> dict:
     figure = out["$defs"]["figure"]["properties"]
     out["properties"]["scenarios"]["propertyNames"]["enum"] = [str(s) for s in ScenarioName]
     for name, enum in (("scenario", ScenarioName), ("quantity", Quantity), ("tracker", TrackerName), ("style", Style),
-                       ("family", Family)):
+                       ("family", Family), ("interval", Interval)):
         figure[name]["enum"] = [str(v) for v in enum]
     return out
 
 
 def validate(suite: dict, source: str = "results.json") -> None:
     version = suite.get("schema_version") if isinstance(suite, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE:
         raise UserError(f"{source} has schema_version {version!r}; this version of the report reads "
-                        f"schema_version {SCHEMA_VERSION}. Re-run `python -m benchmarks run` to regenerate it.")
+                        f"schema_version {' or '.join(map(str, READABLE))}. Re-run `python -m benchmarks run` to "
+                        "regenerate it.")
     try:
         jsonschema.validate(suite, schema())
     except jsonschema.ValidationError as e:

@@ -1,52 +1,86 @@
-"""Statistics for the report. Rounds are paired (every arm once per round), so
-every comparison is made within a round: a paired t-interval and its p-value
-from the same test, Holm-corrected across a family of arms; pyperf-style
-stability warnings; percentiles for latency samples."""
+"""Statistics for the report and `compare`. Rounds are paired (every arm once per round), so every
+comparison is made within a round: a paired t-interval and its p-value from the same test. Every
+estimate keeps its samples (results.json stores them), and its interval is recomputed from them alone.
+
+One significance rule everywhere: a p-value is Holm-adjusted across the family it belongs to (the
+arms of one figure kind in one run, or the tested headline figures of `compare`), and a figure is
+significant when the adjusted p < ALPHA."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Sequence
 
 import numpy as np
 from scipy import stats as sps
 
 CONFIDENCE = 0.95
+ALPHA = 0.05          # one significance rule everywhere: Holm-adjusted p < ALPHA across a stated family
+MIN_BOOTSTRAP_N = 10  # below this a bootstrap interval is not shown (BCa's acceleration estimate is unstable)
 
 
-def percentiles(values: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float]:
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A sample's size, mean, spread and exact percentiles."""
+    n: int
+    mean: float
+    stdev: float
+    min: float
+    max: float
+    p50: float
+    p95: float
+    p99: float
+
+
+def summarize(values: Sequence[float]) -> Summary:
     arr = np.asarray(values, dtype=float)
-    return {f"p{q:g}": float(np.percentile(arr, q)) for q in qs}
+    if arr.size == 0:
+        raise ValueError("no values to summarize")
+    p50, p95, p99 = (float(x) for x in np.percentile(arr, (50, 95, 99)))
+    return Summary(int(arr.size), float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
+                   float(arr.min()), float(arr.max()), p50, p95, p99)
 
 
-def summarize(values: Sequence[float]) -> dict[str, float]:
-    """n, mean, stdev, min, max and p50/p95/p99 of a sample."""
-    arr = np.asarray(values, dtype=float)
-    return {"n": int(arr.size), "mean": float(arr.mean()), "stdev": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
-            "min": float(arr.min()), "max": float(arr.max()), **percentiles(arr)}
+class Interval(StrEnum):
+    """How a figure's interval comes from its samples (results.json keeps both)."""
+    MEAN_T = "mean_t"            # Student t-interval of the samples' mean (per-round paired differences, repeats)
+    LOG_RATIO_T = "log_ratio_t"  # samples are per-round overhead %; t-interval of mean log(1 + s/100), mapped back
+    FIT = "fit"                  # a fitted model's delta-method interval; the samples are the fit's inputs
+    PROJECTION = "projection"    # a model applied to a job that was not run; combines other figures' intervals
+
+    @property
+    def from_samples(self) -> bool:
+        """The interval is recomputed from the samples alone (and two runs' samples can be tested)."""
+        return self in (Interval.MEAN_T, Interval.LOG_RATIO_T)
+
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean with its t-interval and the two-sided p-value of 'the mean is 0'."""
+    """A mean with its t-interval and the two-sided p-value of 'the mean is 0', and the samples behind it."""
     value: float
     low: float
     high: float
     p: float | None
     n: int
+    samples: tuple[float, ...] = ()
+    method: Interval = Interval.MEAN_T
 
 
 def mean_interval(diffs: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
     """One-sample t on per-round paired differences: interval and p-value from the same test."""
     d = np.asarray(diffs, float)
-    m = float(d.mean())
+    m, kept = float(d.mean()), tuple(float(x) for x in d)
     if d.size < 2:
-        return Estimate(m, m, m, None, int(d.size))
+        return Estimate(m, m, m, None, int(d.size), kept)
     se = float(d.std(ddof=1) / np.sqrt(d.size))
     if se == 0:
-        return Estimate(m, m, m, None if m == 0 else 0.0, int(d.size))
+        return Estimate(m, m, m, None if m == 0 else 0.0, int(d.size), kept)
     half = float(sps.t.ppf(0.5 + confidence / 2, d.size - 1)) * se
     p = float(sps.ttest_1samp(d, 0.0).pvalue)
-    return Estimate(m, m - half, m + half, p, int(d.size))
+    return Estimate(m, m - half, m + half, p, int(d.size), kept)
 
 
 def paired_difference(base: Sequence[float], treat: Sequence[float], scale: Sequence[float] | float = 1.0) -> Estimate:
@@ -59,15 +93,15 @@ def paired_ratio_pct(base: Sequence[float], treat: Sequence[float]) -> Estimate:
     """Overhead % from the per-round log ratio log(treat / base): its t-interval, mapped back
     through exp. The log makes the ratio's error symmetric and the pairing removes round-to-round
     drift of the machine."""
-    e = mean_interval(np.log(np.asarray(treat, float) / np.asarray(base, float)))
-    pct = lambda x: (float(np.exp(x)) - 1) * 100  # noqa: E731
-    return Estimate(pct(e.value), pct(e.low), pct(e.high), e.p, e.n)
+    per_round = (np.asarray(treat, float) / np.asarray(base, float) - 1) * 100
+    return interval(Interval.LOG_RATIO_T, per_round)
 
 
 def paired_bootstrap(diffs: Sequence[float], confidence: float = CONFIDENCE, seed: int = 0) -> tuple[float, float] | None:
-    """A BCa bootstrap interval of the mean paired difference (scipy), shown beside the t-interval."""
+    """A BCa bootstrap interval of the mean paired difference (scipy), shown beside the t-interval;
+    none below MIN_BOOTSTRAP_N samples."""
     d = np.asarray(diffs, float)
-    if d.size < 3 or np.ptp(d) == 0:
+    if d.size < MIN_BOOTSTRAP_N or np.ptp(d) == 0:
         return None
     res = sps.bootstrap((d,), np.mean, confidence_level=confidence, n_resamples=2000,
                         random_state=np.random.default_rng(seed), method="BCa")
@@ -106,3 +140,37 @@ def stability_warnings(values: Sequence[float], label: str) -> list[str]:
         if arr.max() >= 1.5 * arr.mean() or arr.min() <= 0.5 * arr.mean():
             out.append(f"{label}: min/max are 50% or more away from the mean")
     return out
+
+
+def test_space(method: Interval, samples: Sequence[float]) -> np.ndarray:
+    """The samples where the interval's t statistic lives."""
+    s = np.asarray(samples, float)
+    return np.log1p(s / 100) if method == Interval.LOG_RATIO_T else s
+
+
+def interval(method: Interval, samples: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
+    """The figure's value, interval and p-value from its samples alone."""
+    e = mean_interval(test_space(method, samples), confidence)
+    if method == Interval.LOG_RATIO_T:
+        pct = lambda x: float(np.expm1(x)) * 100  # noqa: E731
+        return Estimate(pct(e.value), pct(e.low), pct(e.high), e.p, e.n, tuple(samples), method)
+    if method != Interval.MEAN_T:
+        raise ValueError(f"a {method} interval is not computed from its samples alone")
+    return e
+
+
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p of 'equal means' for two runs' samples, without assuming equal variances (Welch's t)."""
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    if x.std() == 0 and y.std() == 0:
+        return 1.0 if x.mean() == y.mean() else 0.0
+    return float(sps.ttest_ind(x, y, equal_var=False).pvalue)
+
+
+def downsample(values: Sequence[float], keep: int = 1000) -> list[float]:
+    """At most `keep` values standing for a long sample: its quantiles at evenly spaced levels, so the
+    distribution's shape survives; the exact percentiles are kept beside them (`percentiles`)."""
+    arr = np.sort(np.asarray(values, float))
+    if arr.size <= keep:
+        return [float(x) for x in arr]
+    return [float(x) for x in np.quantile(arr, np.linspace(0, 1, keep))]

@@ -35,36 +35,20 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
+from benchmarks.core.stats import Summary, summarize
 from trainer.config import DEFAULT_CONFIG, LOG_STYLES, TrainConfig, load_config
 from trainer.paths import PROJECT_ROOT
 from trainer.errors import UserError, run_cli
+from trainer.vocab import TrackerName
 
 SCHEMA = "gpu-check/1"
 RESULT_FILE = "gpu_check.json"
 TABLE_FILE = "gpu_check.md"
-TRACKERS = ("wandb", "mlflow")
+TRACKERS = tuple(str(t) for t in (TrackerName.WANDB, TrackerName.MLFLOW))  # plain names: they reach the config
 SAMPLE_INTERVAL_S = 0.2  # NVML sampling period; a Python thread this sparse does not slow the step
 
 
 # ---------------------------------------------------------------- records
-
-@dataclass
-class Stats:
-    """Summary of repeated timings, in the unit its field name says."""
-    n: int
-    p50: float
-    p95: float
-    p99: float
-    mean: float
-
-    @classmethod
-    def of(cls, values: list[float]) -> "Stats":
-        import numpy as np
-        if not values:
-            raise ValueError("no timings to summarize")
-        p50, p95, p99 = np.percentile(values, [50, 95, 99])
-        return cls(len(values), float(p50), float(p95), float(p99), float(np.mean(values)))
-
 
 @dataclass
 class Origin:
@@ -86,7 +70,7 @@ class StepFigure:
     precision: str          # "fp32" or "bf16" (autocast on CUDA; the CPU always runs fp32)
     channels_last: bool
     deterministic: bool
-    step_ms: Stats
+    step_ms: Summary
     images_per_s: float     # batch x timed steps / their wall time (device synchronized at both ends)
     peak_memory_mb: float | None
     timer: str
@@ -99,7 +83,7 @@ class LoopFigure:
     channels_last: bool
     deterministic: bool
     epochs_timed: int
-    step_ms: Stats          # between consecutive steps' ends; an epoch's last batch may be partial
+    step_ms: Summary          # between consecutive steps' ends; an epoch's last batch may be partial
     images_per_s: float
     timer: str
 
@@ -112,9 +96,9 @@ class LoggingFigure:
     status: str             # "measured", "failed" or "not measured"
     reason: str | None = None
     mode: str | None = None
-    per_step_us: Stats | None = None      # time inside recorded.log_metrics on the training thread; naive
+    per_step_us: Summary | None = None      # time inside recorded.log_metrics on the training thread; naive
     # and tuned read the loss there (float), so on a GPU their calls include waiting for the step's kernels
-    loop_step_ms: Stats | None = None     # the tracked loop's step (logging included)
+    loop_step_ms: Summary | None = None     # the tracked loop's step (logging included)
     share_of_step_pct: float | None = None  # mean per-step cost / untracked loop step mean
     start_s: float | None = None
     finish_s: float | None = None
@@ -378,7 +362,7 @@ def measure_step(cfg: TrainConfig, data, device, *, bf16: bool, channels_last: b
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     timer = "CUDA events per step" if device.type == "cuda" else "perf_counter per step"
     precision = "bf16" if bf16 and device.type == "cuda" else "fp32"
-    return StepFigure(precision, channels_last, deterministic, Stats.of(ms), steps * cfg.batch_size / wall, peak, timer)
+    return StepFigure(precision, channels_last, deterministic, summarize(ms), steps * cfg.batch_size / wall, peak, timer)
 
 
 @dataclass
@@ -455,7 +439,7 @@ def loop_figure(cfg: TrainConfig, device, run: LoopRun, epochs: int) -> LoopFigu
     timer = ("CUDA events at each step's end (on_step)" if device.type == "cuda"
              else "perf_counter at each step's end (on_step)")
     return LoopFigure("bf16" if device.type == "cuda" else "fp32", True, cfg.deterministic, epochs - 1,
-                      Stats.of(run.step_ms), run.images / (sum(run.step_ms) / 1000), timer)
+                      summarize(run.step_ms), run.images / (sum(run.step_ms) / 1000), timer)
 
 
 def measure_logging(tracker_name: str, style: str, cfg: TrainConfig, data, device, epochs: int,
@@ -488,9 +472,9 @@ def measure_logging(tracker_name: str, style: str, cfg: TrainConfig, data, devic
     t0 = time.perf_counter()
     recorded.finish("FINISHED")
     finish_s = time.perf_counter() - t0
-    per_step = Stats.of(run.log_us)
+    per_step = summarize(run.log_us)
     share = 100 * per_step.mean / 1000 / untracked.step_ms.mean if untracked else None
-    return LoggingFigure(tracker_name, style, "measured", None, mode, per_step, Stats.of(run.step_ms), share,
+    return LoggingFigure(tracker_name, style, "measured", None, mode, per_step, summarize(run.step_ms), share,
                          start_s, finish_s)
 
 

@@ -1,75 +1,111 @@
 """`python -m benchmarks compare A B`: do two benchmark runs agree?
 
-Every figure with an interval of both results folders side by side, the
-difference B - A with its interval, and a flag where that interval excludes 0
-after a Holm correction. Two families, each corrected on its own: the headline
-figures (the report's summary rows, `benchmarks.reporting.headline`), which decide the
-verdict and the exit code, and every other figure with an interval, listed for
-the reader. Each run's standard error comes from its own interval: half its
-width over the t quantile at the figure's n; the difference's degrees of
-freedom by Welch-Satterthwaite. A run's interval holds the variation within
-that run only (rounds on one machine state), not between runs, so the long
-detail family may flag a figure more often than alpha says."""
+The rule, in order:
+
+1. Exit 2, with one line, when the runs differ in mode (stack, W&B mode, CPU/GPU), profile or data set:
+   such runs measure different things, and matching their figures would compare nothing.
+2. Exit 1 when a headline figure (a summary row of the report, `benchmarks.reporting.headline`) is in
+   one run only: a scenario that failed in one run does not agree with one that measured.
+3. Exit 1 when a count the same job must repeat exactly differs, in any figure (points lost, values
+   logged, requests to hosts outside the stack: quantities whose check is `equal`).
+4. Exit 1 when a headline figure with samples in both runs differs after Holm's correction across all
+   tested headline figures (Welch's t on the two runs' samples) AND by more than its quantity's
+   practical margin (`benchmarks.core.quantities`). Within-run intervals leave out run-to-run variation,
+   so a significant difference alone is not a disagreement; the margin says what a user calls the same.
+5. Exit 1 when a headline figure without samples (one value per run) differs by more than its margin.
+
+Figures whose quantity is `show` are listed side by side and never decide."""
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
-from scipy import stats as sps
-
-from benchmarks.reporting.headline import headline_figures
+from benchmarks.core.quantities import Check
 from benchmarks.core.records import Figure, FigureKey
-from benchmarks.core.stats import holm
+from benchmarks.core.stats import ALPHA, holm, welch_p
+from benchmarks.reporting.headline import headline_figures
+from trainer.errors import UserError
 
-ALPHA = 0.05
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """One headline figure of one run: what it is (key), its value and interval."""
-    key: tuple[FigureKey, int]     # the figure's key, and which of the figures alike in every field
-    label: str
-    value: float
-    low: float
-    high: float
-    n: int
-    unit: str
-    confidence: float = 0.95
-
-    @property
-    def se(self) -> float:
-        """Standard error implied by the interval (asymmetric intervals: their mean half-width)."""
-        half = (self.high - self.low) / 2
-        return half / sps.t.ppf(0.5 + self.confidence / 2, max(self.n - 1, 1))
+Key = tuple[FigureKey, int]  # the figure's key, and which of the figures alike in every field (their order in the file)
 
 
 @dataclass(frozen=True)
 class Row:
+    """One figure of the two runs and the verdict on it."""
     label: str
-    unit: str
-    a: Estimate
-    b: Estimate
-    diff: float          # b - a
-    low: float           # interval of the difference at the Holm-adjusted level
-    high: float
-    level: float         # that interval's confidence
-    p: float             # unadjusted two-sided p of "no difference"
-    p_holm: float
-
-    @property
-    def flagged(self) -> bool:
-        return self.p_holm < ALPHA
+    a: Figure | None
+    b: Figure | None
+    check: Check             # how it was judged (`test` falls back to `margin` without samples in both runs)
+    p: float | None = None   # Welch's t on the two runs' samples
+    p_holm: float | None = None
+    differs: bool = False
+    why: str = ""
 
 
-def figure_label(f: Figure) -> str:
+def configuration(suite: dict) -> dict[str, str]:
+    """What two runs must share to be compared."""
+    env, prof = suite["environment"], suite["profile"]
+    modes = sorted({f.get("mode", "") for sc in suite["scenarios"].values() for f in sc["figures"]} - {""})
+    return {"stack": env["stack_mode"], "W&B mode": env["wandb_mode"], "device": "GPU" if env.get("gpu") else "CPU",
+            "profile": prof["name"], "data set": str(prof.get("data")), "figure modes": "; ".join(modes)}
+
+
+def check_comparable(a: dict, b: dict, name_a: str, name_b: str) -> None:
+    ca, cb = configuration(a), configuration(b)
+    differ = [k for k in ca if ca[k] != cb[k]]
+    if differ:
+        k = differ[0]
+        raise UserError(f"{name_a} and {name_b} differ in {k} ({ca[k]!r} vs {cb[k]!r}): compare runs of one "
+                        "configuration")
+
+
+def keyed(figures: Iterable[Figure]) -> dict[Key, Figure]:
+    seen: Counter = Counter()
+    out = {}
+    for f in figures:
+        seen[f.key] += 1
+        out[(f.key, seen[f.key])] = f
+    return out
+
+
+def label(f: Figure) -> str:
     return f.label or f.key.describe()
 
 
-def estimate(f: Figure) -> Estimate:
-    """A figure with an interval as one run's estimate."""
-    return Estimate((f.key, 1), figure_label(f), float(f.value), float(f.low), float(f.high), f.n, f.unit)
+def _judge_one(fa: Figure, fb: Figure) -> Row:
+    q = fa.quantity
+    if q.check == Check.SHOW:
+        return Row(label(fa), fa, fb, Check.SHOW, why=q.margin.why)
+    if q.check == Check.EQUAL:
+        same = fa.value == fb.value
+        return Row(label(fa), fa, fb, Check.EQUAL, differs=not same, why="" if same else "a count that must be equal")
+    if q.check == Check.TEST and fa.testable and fb.testable:
+        return Row(label(fa), fa, fb, Check.TEST, p=welch_p(fa.sample_space(), fb.sample_space()))
+    within = fa.value is not None and fb.value is not None and q.margin.allows(fa.value, fb.value)
+    return Row(label(fa), fa, fb, Check.MARGIN, differs=not within, why="" if within else "beyond the margin")
+
+
+def judge(first: Iterable[Figure], second: Iterable[Figure], required: bool) -> list[Row]:
+    """Rows for every figure of either run. `required`: a figure in one run only is a disagreement."""
+    a, b = keyed(first), keyed(second)
+    rows = []
+    for k in [*a, *(k for k in b if k not in a)]:
+        if k not in a or k not in b:
+            f = a.get(k) or b[k]
+            rows.append(Row(label(f), a.get(k), b.get(k), f.quantity.check, differs=required,
+                            why=f"only in {'A' if k in a else 'B'}"))
+        else:
+            rows.append(_judge_one(a[k], b[k]))
+    tested = [i for i, r in enumerate(rows) if r.p is not None]
+    for i, p_holm in zip(tested, holm([rows[i].p for i in tested])):
+        r = rows[i]
+        beyond = not r.a.quantity.margin.allows(r.a.value, r.b.value)
+        differs = p_holm < ALPHA and beyond
+        why = ("significant and beyond the margin" if differs else
+               "significant, within the margin" if p_holm < ALPHA else "")
+        rows[i] = Row(r.label, r.a, r.b, r.check, r.p, p_holm, differs, why)
+    return rows
 
 
 def split(figures: list[Figure]) -> tuple[list[Figure], list[Figure]]:
@@ -79,71 +115,56 @@ def split(figures: list[Figure]) -> tuple[list[Figure], list[Figure]]:
     return head, [f for f in figures if id(f) not in chosen]
 
 
-def interval_estimates(figures: Iterable[Figure]) -> list[Estimate]:
-    """The figures that carry an interval (the ones a rerun can disagree with).
-    Figures alike in every field are told apart by their order in the file, which a rerun keeps."""
-    out, seen = [], Counter()
-    for f in figures:
-        if f.value is not None and f.low is not None and f.high is not None:
-            e = estimate(f)
-            seen[e.key] += 1
-            out.append(dataclasses.replace(e, key=(f.key, seen[e.key])))
-    return out
+@dataclass(frozen=True)
+class Comparison:
+    headline: list[Row]
+    others: list[Row]
+
+    @property
+    def disagreements(self) -> list[Row]:
+        """Headline rows that differ, and any count that must be equal and is not."""
+        return [r for r in self.headline if r.differs] + [r for r in self.others
+                                                          if r.differs and r.check == Check.EQUAL]
 
 
-def difference(a: Estimate, b: Estimate) -> tuple[float, float, float]:
-    """b - a, its standard error, Welch-Satterthwaite degrees of freedom."""
-    va, vb = a.se ** 2, b.se ** 2
-    se = (va + vb) ** 0.5
-    dfa, dfb = max(a.n - 1, 1), max(b.n - 1, 1)
-    df = (va + vb) ** 2 / (va ** 2 / dfa + vb ** 2 / dfb) if va + vb > 0 else float(dfa + dfb)
-    return b.value - a.value, se, df
+def compare_suites(a: dict, b: dict, a_figures: list[Figure], b_figures: list[Figure]) -> Comparison:
+    check_comparable(a, b, a["run_id"], b["run_id"])
+    (head_a, rest_a), (head_b, rest_b) = split(a_figures), split(b_figures)
+    # a figure headline in one run only (its row chose another) is still judged as a headline figure
+    head_keys = set(keyed(head_a)) | set(keyed(head_b))
+    all_a, all_b = keyed(a_figures), keyed(b_figures)
+    head = judge([all_a[k] for k in all_a if k in head_keys], [all_b[k] for k in all_b if k in head_keys], True)
+    others = judge([all_a[k] for k in all_a if k not in head_keys], [all_b[k] for k in all_b if k not in head_keys],
+                   False)
+    return Comparison(head, others)
 
 
-def compare(first: Iterable[Estimate], second: Iterable[Estimate]) -> tuple[list[Row], list[str]]:
-    """Rows for the figures both runs have, and the labels found in only one of them."""
-    a, b = {e.key: e for e in first}, {e.key: e for e in second}
-    common = [k for k in a if k in b]
-    only = [f"{a[k].label} (only in A)" for k in a if k not in b] + [f"{b[k].label} (only in B)" for k in b if k not in a]
-    parts = [difference(a[k], b[k]) for k in common]
-    # no uncertainty on either side (se 0): equal values agree, any difference differs
-    pvalues = [float(2 * sps.t.sf(abs(d) / se, df)) if se > 0 else float(d == 0) for d, se, df in parts]
-    adjusted = holm(pvalues)
-    m = len(common)
-    ranks = {i: r for r, i in enumerate(sorted(range(m), key=lambda i: pvalues[i]))}
-    rows = []
-    for i, k in enumerate(common):
-        d, se, df = parts[i]
-        level = 1 - ALPHA / (m - ranks[i])  # Holm's level for this figure's rank
-        half = sps.t.ppf(0.5 + level / 2, df) * se
-        rows.append(Row(a[k].label, a[k].unit, a[k], b[k], d, d - half, d + half, level, pvalues[i], adjusted[i]))
-    return rows, only
+def _value(f: Figure | None) -> str:
+    if f is None:
+        return "missing"
+    text = "n/a" if f.value is None else f"{f.value:.4g}"
+    if f.low is not None and f.high is not None:
+        text += f" [{f.low:.4g}, {f.high:.4g}]"
+    return f"{text} {f.unit}".strip()
 
 
-def table(rows: list[Row], only: list[str], name_a: str, name_b: str, title: str = "") -> str:
-    """A markdown table of the comparison, flagged rows marked."""
-    lines = [f"## {title}", ""] if title else []
-    lines += [f"| figure | A: {name_a} | B: {name_b} | B - A [interval] | Holm p | |", "|---|---|---|---|---|---|"]
+def _how(r: Row) -> str:
+    if r.check == Check.TEST:
+        return f"Welch p {r.p:.3g}, Holm {r.p_holm:.3g}" if r.p_holm is not None else "Welch"
+    q = (r.a or r.b).quantity
+    if r.check == Check.MARGIN:
+        m = q.margin
+        parts = [f"{m.relative:.0%}" if m.relative else "", f"{m.absolute:g} {q.unit}" if m.absolute else ""]
+        return "margin " + " or ".join(p for p in parts if p)
+    return str(r.check)
+
+
+def table(rows: list[Row], name_a: str, name_b: str, title: str) -> str:
+    lines = [f"## {title}", "", f"| figure | A: {name_a} | B: {name_b} | judged by | |", "|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r.label} | {_est(r.a)} | {_est(r.b)} | {r.diff:+.3g} [{r.low:+.3g}, {r.high:+.3g}] "
-                     f"({r.level:.1%}) | {r.p_holm:.3g} | {'**differs**' if r.flagged else 'agrees'} |")
-    flagged = sum(r.flagged for r in rows)
-    lines += ["", f"{len(rows)} figure(s) compared, {flagged} differ (Holm-corrected, alpha {ALPHA})."]
-    lines += [f"- not compared: {o}" for o in only]
+        verdict = f"**differs** ({r.why})" if r.differs else ("agrees" + (f" ({r.why})" if r.why else "")
+                                                             if r.check != Check.SHOW else "shown")
+        lines.append(f"| {r.label} | {_value(r.a)} | {_value(r.b)} | {_how(r)} | {verdict} |")
+    differ = sum(r.differs for r in rows)
+    lines += ["", f"{len(rows)} figure(s), {differ} differ."]
     return "\n".join(lines)
-
-
-def side_by_side(first: list[Figure], second: list[Figure], name_a: str, name_b: str, title: str) -> str:
-    """Figures without an interval (counts, percentiles of one sample): shown next to each other, not tested."""
-    a = {f.key: f for f in first if f.low is None or f.high is None}
-    b = {f.key: f for f in second if f.low is None or f.high is None}
-    lines = [f"## {title}", "", f"| figure | A: {name_a} | B: {name_b} | B / A |", "|---|---|---|---|"]
-    for key in (k for k in a if k in b):
-        fa, fb = a[key], b[key]
-        ratio = f"{fb.value / fa.value:.3g}" if fa.value else "n/a"
-        lines.append(f"| {figure_label(fa)} | {fa.value:.3g} {fa.unit} | {fb.value:.3g} {fb.unit} | {ratio} |")
-    return "\n".join(lines)
-
-
-def _est(e: Estimate) -> str:
-    return f"{e.value:.3g} [{e.low:.3g}, {e.high:.3g}] {e.unit}".rstrip()

@@ -192,12 +192,28 @@ def sdk_licence(dist: str) -> str:
     return SPDX.get(found, found)
 
 
+WHAT_THE_PACKAGE_HOLDS = {
+    "mlflow": "client SDK and the tracking server (`mlflow server`) in one package",
+    "wandb": "client SDK only: the W&B server (wandb/local) is a separate image under its own licence terms",
+}
+
+
 def licence_facts() -> list[Fact]:
-    """The SDKs' licences as the installed packages declare them (read now), with the projects' licence files."""
-    return [Fact(dist, "licence", f"{dist} {metadata.version(dist)} (SDK and server code in the package): "
-                 f"{sdk_licence(dist)}", f"{url}; installed package metadata", _today())
+    """The SDKs' licences as the installed packages declare them (read now, and the licence file the package
+    ships), with the projects' licence files."""
+    return [Fact(dist, "licence", f"{dist} {metadata.version(dist)} ({WHAT_THE_PACKAGE_HOLDS[dist]}): "
+                 f"{sdk_licence(dist)}", f"{url}; installed package metadata{licence_file(dist)}", _today())
             for dist, url in (("mlflow", "https://github.com/mlflow/mlflow/blob/master/LICENSE.txt"),
                               ("wandb", "https://github.com/wandb/wandb/blob/main/LICENSE"))]
+
+
+def licence_file(dist: str) -> str:
+    """', first line of its LICENSE file: ...' from the installed package's own licence file, when it ships one."""
+    for f in metadata.distribution(dist).files or []:
+        if f.parts[0].endswith(".dist-info") and f.name.upper().startswith("LICENSE"):
+            text = Path(f.locate()).read_text(errors="replace").strip()
+            return f", first line of its {f.name} file: {text.splitlines()[0]!r}" if text else ""
+    return ""
 
 
 def _today() -> str:

@@ -14,6 +14,12 @@ from trainer.files import atomic_write
 from trainer.vocab import Style, TrackerName
 
 
+SIGNIFICANCE = ("Significance, one rule everywhere: a p-value is Holm-adjusted across the family named with it "
+                "(every figure of one quantity in a scenario of this run), and a figure is significant when the "
+                "adjusted p < 0.05; \"(not significant)\" marks the others. Intervals are 95 % per figure, computed "
+                "from the samples stored in results.json (no bootstrap interval below 10 samples).")
+
+
 def fmt(value, unit: str = "") -> str:
     if value is None:
         return "n/a"
@@ -75,7 +81,8 @@ def recommendations(suite: dict) -> list[str]:
                     subject="total")
         step = one(figs, scenario=S.MACRO, quantity=Q.PER_STEP_OVERHEAD, tracker=tracker, style=Style.TUNED,
                    family=Family.METRICS, system_metrics=False, scale=1.0)
-        if fixed and step and step.value and step.value > 0:
+        # a break-even needs a per-step cost that is there: significant after Holm, and positive
+        if fixed and step and step.value and step.value > 0 and step.significant:
             break_even = fixed.value / (step.value / 1e6)
             out.append(f"{tracker}: per-run work (start, files, model, finish: {fixed.value:.2f} s) equals the "
                        f"per-step cost ({step.value:,.0f} µs) of about {break_even:,.0f} steps; jobs much shorter "
@@ -221,7 +228,7 @@ def render(run_dir: Path | str) -> Path:
              f"| stack | {env['stack_mode']}; W&B {env['wandb_mode']} |", f"| git commit | {env['git_commit'] or 'n/a'} |",
              f"| training job | {prof['epochs']} epoch(s), {prof['image_size']}x{prof['image_size']}, batch "
              f"{prof['batch_size']}, data {prof.get('data', '?')} |",
-             "", "## Summary", "", "| figure | MLflow | W&B |", "|---|---|---|"]
+             "", "## Summary", "", SIGNIFICANCE, "", "| figure | MLflow | W&B |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(s)]
     lines += [""]
     for name in SCENARIOS:

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.scenarios.usl import UslFit, fit_usl, sentence
+from benchmarks.scenarios.usl import MIN_POINTS, UslFit, fit_usl, sentence
 from benchmarks.core.quantities import Quantity
+from benchmarks.core.stats import Interval
 from benchmarks.scenarios.protocol import Scenario
 from benchmarks.core.records import ScenarioName, Figure, ScenarioResult
 from benchmarks.scenarios.load_writer import KEY_PREFIX, RESULT_PREFIX, WriterOrder, WriterReport
@@ -53,7 +54,7 @@ class LoadSize:
 NAME = ScenarioName.LOAD
 SIZES = {  # by profile name; the lead may move these into benchmarks/core/profiles.py
     "tiny": LoadSize(ks=(1, 2, 3), duration_s=0.5, values_per_step=5, async_steps=20, worker_counts=()),
-    "quick": LoadSize(ks=(1, 2, 4, 8), duration_s=1.0, values_per_step=10, async_steps=20, worker_counts=(1, 2, 4),
+    "quick": LoadSize(ks=(1, 2, 4, 6, 8), duration_s=1.0, values_per_step=10, async_steps=20, worker_counts=(1, 2, 4),
                       repeats=1),
     "full": LoadSize(ks=(1, 2, 4, 8, 16, 32), duration_s=10.0, values_per_step=10, async_steps=1000,
                      worker_counts=(1, 2, 4), repeats=3),
@@ -267,12 +268,17 @@ def measure_scratch(ctx, pool: WriterPool, size: LoadSize, tmp: Path, worker_cou
     return levels
 
 
+def server_workers(n: int) -> str:
+    """The subject of a figure measured against a server with n uvicorn workers."""
+    return f"{n} workers"
+
+
 def fits(levels: list[Level]) -> dict[int, UslFit]:
-    """One USL fit per worker count, over its sync levels (needs more K values than parameters)."""
+    """One USL fit per worker count, over its sync levels (at least MIN_POINTS K values)."""
     out = {}
     for workers in sorted({lv.workers for lv in levels}):
         sync = [lv for lv in levels if lv.workers == workers and lv.arm == "sync"]
-        if len({lv.k for lv in sync}) >= 3 and len(sync) > 3:
+        if len({lv.k for lv in sync}) >= MIN_POINTS:
             out[workers] = fit_usl([lv.k for lv in sync], [lv.points_per_s for lv in sync])
     return out
 
@@ -312,7 +318,7 @@ def scenario_result(ctx, levels: list[Level], size: LoadSize, memory: list) -> S
                            scale=float(lv.k), subject="async"))
     for (workers, k), rounds in group_rounds(sync).items():
         figures.append(fig(Quantity.POINTS_PER_S_AT_K, float(np.mean([lv.points_per_s for lv in rounds])),
-                           len(rounds), f"{k} writer(s), {workers} worker(s): points/s", subject=f"{workers} workers",
+                           len(rounds), f"{k} writer(s), {workers} worker(s): points/s", subject=server_workers(workers),
                            scale=float(k), detail={"workers": workers,
                                                    "latency_p50_ms": float(np.mean([lv.latency_p50_ms for lv in rounds])),
                                                    "latency_p95_ms": float(np.mean([lv.latency_p95_ms for lv in rounds]))}))
@@ -321,12 +327,18 @@ def scenario_result(ctx, levels: list[Level], size: LoadSize, memory: list) -> S
              "read back / span from the first start to the last end. Latency = each log_batch request's time. "
              "Writers and server share this machine's cores."]
     for workers, fit in usl_fits.items():
-        figures.append(fig(Quantity.USL_PEAK, fit.peak_points_per_s, fit.n_points,
-                           f"USL fit, {workers} worker(s): peak throughput", subject=f"{workers} workers",
-                           low=fit.peak_low, high=fit.peak_high,
-                           detail={"workers": workers, "peak_writers": fit.peak_writers, "lam": fit.lam,
-                                   "sigma": fit.sigma, "kappa": fit.kappa}))
         notes.append(sentence(fit, workers, size.values_per_step) + ".")
+        if fit.extrapolated:  # a peak is reported only inside the measured range; the sentence says where it is
+            continue
+        inputs = [lv.points_per_s for lv in sync if lv.workers == workers]
+        figures.append(fig(Quantity.USL_PEAK, fit.peak_points_per_s, fit.n_points,
+                           f"USL fit, {workers} worker(s): peak throughput", subject=server_workers(workers),
+                           low=fit.peak_low, high=fit.peak_high, samples=inputs,
+                           interval=Interval.FIT if fit.peak_low is not None else None,
+                           detail={"workers": workers, "peak_writers": fit.peak_writers, "lam": fit.lam,
+                                   "sigma": fit.sigma, "kappa": fit.kappa,
+                                   "ks": [lv.k for lv in sync if lv.workers == workers],
+                                   **({"no_interval": fit.no_interval} if fit.no_interval else {})}))
     if asyn:
         notes.append(f"Async arm: mlflow.log_metrics(synchronous=False) with MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS="
                      f"{ASYNC_BUFFER_S}, {size.async_steps} steps per writer, then flush_async_logging().")

@@ -13,10 +13,10 @@ model once per run.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
+import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -24,8 +24,9 @@ from benchmarks.context import TrialError
 from benchmarks.core.quantities import Quantity
 from benchmarks.reporting import plots
 from benchmarks.scenarios.protocol import Scenario
-from benchmarks.core.records import Family, ScenarioName, versus, select, PHASES, Arm, Figure, ScenarioResult, StepProbeSpec, TrainResult, TrainSpec
-from benchmarks.core.stats import (Estimate, holm, mean_interval, paired_bootstrap, paired_difference, paired_ratio_pct,
+from benchmarks.core.records import (PHASES, Arm, Family, Figure, ScenarioName, ScenarioResult, StepProbeSpec,
+                                     TrainResult, TrainSpec, select, versus)
+from benchmarks.core.stats import (Estimate, Interval, holm, mean_interval, paired_bootstrap, paired_difference, paired_ratio_pct,
                               shuffled_rounds, stability_warnings)
 from trainer.vocab import Style, TrackerName
 
@@ -134,29 +135,39 @@ def step_probe(ctx) -> list[float]:
 
 
 def figure(ctx, arm: Arm, quantity: Quantity, est: Estimate, **extra) -> Figure:
-    return Figure(NAME, quantity, est.value, est.n, tracker=arm.tracker, style=arm.style,
-                  family=arm.family, system_metrics=arm.system_metrics, low=est.low, high=est.high, p=est.p, mode=ctx.mode.label(arm.tracker),
-                  indicative=est.n < 10, **extra)
+    return Figure.estimated(NAME, quantity, est, tracker=arm.tracker, style=arm.style, family=arm.family,
+                            system_metrics=arm.system_metrics, mode=ctx.mode.label(arm.tracker), **extra)
+
+
+HOLM_FAMILIES = (Quantity.PER_STEP_OVERHEAD, Quantity.FIXED_COST, Quantity.JOB_OVERHEAD, Quantity.STYLE_DIFFERENCE)
+
+
+def holm_by_quantity(figures: list[Figure]) -> list[Figure]:
+    """The one significance rule: each p-value Holm-adjusted across every figure of its quantity in this
+    scenario (the family is named in the figure's detail)."""
+    out = list(figures)
+    for q in HOLM_FAMILIES:
+        idx = [i for i, f in enumerate(out) if f.quantity == q and f.p is not None]
+        family = f"Holm across the {len(idx)} {q.label} figures of this run"
+        for i, p_adj in zip(idx, holm([out[i].p for i in idx])):
+            out[i] = dataclasses.replace(out[i], p=p_adj, detail={**out[i].detail, "holm_family": family})
+    return out
 
 
 def per_step_figures(ctx, rounds: Rounds, arms: list[Arm]) -> list[Figure]:
-    """Extra loop time per optimizer step vs the arm's baseline, µs, Holm-corrected across `arms`."""
-    ests = []
+    """Extra loop time per optimizer step vs the arm's baseline, µs (Holm-adjusted later, with its family)."""
+    out = []
     for arm in arms:
         pairs = rounds.pairs(arm.baseline(), arm)
-        ests.append(paired_difference([b.phases["loop"] for b, _ in pairs], [t.phases["loop"] for _, t in pairs],
-                                      [t.steps / 1e6 for _, t in pairs]) if pairs else None)
-    adjusted = holm([e.p if e else None for e in ests])
-    out = []
-    for arm, est, p_adj in zip(arms, ests, adjusted):
-        if est is None:
+        if not pairs:
             continue
-        diffs = [(t.phases["loop"] - b.phases["loop"]) / t.steps * 1e6 for b, t in rounds.pairs(arm.baseline(), arm)]
-        boot = paired_bootstrap(diffs)
+        est = paired_difference([b.phases["loop"] for b, _ in pairs], [t.phases["loop"] for _, t in pairs],
+                                [t.steps / 1e6 for _, t in pairs])
+        boot = paired_bootstrap(est.samples)
         label = (f"{arm.name}: extra loop time per optimizer step vs "
                  f"{'system metrics off' if arm.system_metrics else 'no tracker'}")
-        out.append(figure(ctx, arm, Quantity.PER_STEP_OVERHEAD, Estimate(est.value, est.low, est.high, p_adj, est.n),
-                          subject=arm.name, scale=float(arm.epochs_factor), label=label,
+        out.append(figure(ctx, arm, Quantity.PER_STEP_OVERHEAD, est, subject=arm.name,
+                          scale=float(arm.epochs_factor), label=label,
                           detail={"bootstrap_low": boot[0], "bootstrap_high": boot[1]} if boot else {}))
     return out
 
@@ -191,20 +202,24 @@ class Model:
     fixed_s: Estimate
     per_step_s: Estimate
 
-    def pct(self, steps: float, step_s: float, base_fixed_s: float = 0.0) -> tuple[float, float, float]:
-        """Point, low, high: the interval combines the two intervals' ends (conservative)."""
-        def at(fixed: float, per_step: float) -> float:
-            return (fixed + per_step * steps) / (base_fixed_s + step_s * steps) * 100
-        return (at(self.fixed_s.value, self.per_step_s.value), at(self.fixed_s.low, self.per_step_s.low),
-                at(self.fixed_s.high, self.per_step_s.high))
+    def pct(self, steps: float, step_s: float | Estimate, base_fixed_s: float = 0.0) -> tuple[float, float, float]:
+        """Point, low, high: the interval combines the intervals' ends (conservative), the step time's too
+        when it is an estimate (a longer step makes the same cost a smaller share)."""
+        t = step_s if isinstance(step_s, Estimate) else Estimate(step_s, step_s, step_s, None, 1)
+
+        def at(fixed: float, per_step: float, step: float) -> float:
+            return (fixed + per_step * steps) / (base_fixed_s + step * steps) * 100
+        return (at(self.fixed_s.value, self.per_step_s.value, t.value),
+                at(self.fixed_s.low, self.per_step_s.low, t.high), at(self.fixed_s.high, self.per_step_s.high, t.low))
 
 
-def model_for(rounds: Rounds, arm: Arm) -> Model | None:
-    pairs = rounds.pairs(NONE, arm)
-    if not pairs:
+def model_for(rounds: Rounds, arm: Arm, fixed_arm: Arm | None = None) -> Model | None:
+    """The per-step cost of `arm` and the fixed cost of `fixed_arm` (default: the same arm), each against `none`."""
+    pairs, fixed_pairs = rounds.pairs(NONE, arm), rounds.pairs(NONE, fixed_arm or arm)
+    if not pairs or not fixed_pairs:
         return None
-    fixed = paired_difference([sum(b.phases[q] for q in FIXED_PHASES) for b, _ in pairs],
-                              [sum(t.phases[q] for q in FIXED_PHASES) for _, t in pairs])
+    fixed = paired_difference([sum(b.phases[q] for q in FIXED_PHASES) for b, _ in fixed_pairs],
+                              [sum(t.phases[q] for q in FIXED_PHASES) for _, t in fixed_pairs])
     per_step = paired_difference([b.phases["loop"] for b, _ in pairs], [t.phases["loop"] for _, t in pairs],
                                  [t.steps for _, t in pairs])
     return Model(fixed, per_step)
@@ -215,25 +230,30 @@ FORMULA = "overhead % = (F + d x S) / (t x S) x 100, F fixed per-run seconds, d 
 
 
 def projections(ctx, rounds: Rounds, probe_s: list[float], train_images: int) -> list[Figure]:
-    """The model applied to the seed's job: S = epochs x ceil(train images / batch)."""
+    """The model applied to the seed's job: S = epochs x ceil(train images / batch). The seed's job logs files
+    and the model, so F is the full-work arm's fixed cost; t is the probe's mean step time with its interval."""
     p = ctx.profile
     steps = p.seed_epochs * math.ceil(train_images / p.batch_size)
-    step_s = float(np.median(probe_s))
+    step = mean_interval(probe_s)
+    assumption = (f"assumes the per-step cost measured at {p.image_size} px holds at {p.seed_image_size} px "
+                  "(logging does not depend on image size; not measured here)")
     out = []
     for arm in metric_arms(p)[1:]:
-        model = model_for(rounds, arm)
+        model = model_for(rounds, arm, Arm(arm.tracker, Style.TUNED, family=Family.FULL))
         if model is None:
             continue
-        value, low, high = model.pct(steps, step_s)
+        value, low, high = model.pct(steps, step)
         out.append(Figure(NAME, Quantity.JOB_OVERHEAD_PROJECTED, value, model.per_step_s.n, tracker=arm.tracker,
                           style=arm.style, family=arm.family, subject=arm.name, scale=float(steps), low=low, high=high,
-                          mode=ctx.mode.label(arm.tracker),
+                          interval=Interval.PROJECTION, mode=ctx.mode.label(arm.tracker),
                           label=f"{arm.name}: projected overhead of the seed's job ({p.seed_epochs} epochs at "
-                                f"{p.seed_image_size} px, {steps} steps)",
-                          detail={"formula": FORMULA, "step_s": step_s, "step_s_origin":
+                                f"{p.seed_image_size} px, {steps} steps, files and model logged); {assumption}",
+                          detail={"formula": FORMULA, "step_s": step.value, "step_s_low": step.low,
+                                  "step_s_high": step.high, "step_s_origin":
                                   f"probe: {len(probe_s)} untracked steps at {p.probe_image_size} px on "
-                                  f"{ctx.mode.device.upper()}, this run",
-                                  "fixed_s": model.fixed_s.value, "per_step_s": model.per_step_s.value,
+                                  f"{ctx.mode.device.upper()}, this run (mean, t-interval)",
+                                  "fixed_s": model.fixed_s.value, "fixed_s_origin": "tuned full-work arm vs none",
+                                  "per_step_s": model.per_step_s.value, "assumption": assumption,
                                   "note": "training steps only: validation and test evaluation are not in t x S, "
                                           "so this is an upper bound"}))
     return out
@@ -274,9 +294,9 @@ def style_differences(ctx, rounds: Rounds) -> list[Figure]:
                 continue
             est = paired_difference([x.phases["loop"] for x, _ in pairs], [y.phases["loop"] for _, y in pairs],
                                     [y.steps / 1e6 for _, y in pairs])
-            out.append(Figure(NAME, Quantity.STYLE_DIFFERENCE, est.value, est.n, tracker=tracker, style=b,
-                              subject=versus(b, a), low=est.low, high=est.high, p=est.p,
-                              mode=ctx.mode.label(tracker), label=f"{tracker}: {b} minus {a}, per step"))
+            out.append(Figure.estimated(NAME, Quantity.STYLE_DIFFERENCE, est, tracker=tracker, style=b,
+                                        subject=versus(b, a), mode=ctx.mode.label(tracker),
+                                        label=f"{tracker}: {b} minus {a}, per step"))
     return out
 
 
@@ -301,7 +321,7 @@ def plain_figures(ctx, rounds: Rounds, arms: list[Arm]) -> list[Figure]:
             continue
         for phase in PHASES:
             est = mean_interval([r.phases[phase] for r in rows])
-            out.append(figure(ctx, arm, Quantity.PHASE_TIME, Estimate(est.value, est.low, est.high, None, est.n),
+            out.append(figure(ctx, arm, Quantity.PHASE_TIME, dataclasses.replace(est, p=None),
                               subject=phase, label=f"{arm.name}: {phase} phase"))
         out.append(Figure(NAME, Quantity.IMAGES_PER_S, float(np.mean([r.images_per_s for r in rows])),
                           len(rows), tracker=arm.tracker, style=arm.style, family=arm.family,
@@ -332,6 +352,7 @@ def run(ctx) -> ScenarioResult:
     figures += projections(ctx, rounds, probe, train_images) if train_images else []
     figures += model_checks(ctx, rounds) + style_differences(ctx, rounds) + resolution(ctx, figures)
     figures += plain_figures(ctx, rounds, [NONE, *tracked, *extras])
+    figures = holm_by_quantity(figures)
     notes = [f"Job: {p.epochs} epoch(s) at {p.image_size}x{p.image_size}, batch {p.batch_size}, on {ctx.data}; "
              f"{steps} optimizer steps. {p.macro_warmup} warm-up round(s) discarded; {p.macro_rounds} measured paired "
              f"rounds of {', '.join(a.name for a in metric_arms(p))}; the full family, system-metrics arms and the "
@@ -339,14 +360,16 @@ def run(ctx) -> ScenarioResult:
              + (" (indicative: fewer than 10 rounds)." if p.indicative_extras else "."),
              "Per-step overhead = (tracked loop - untracked loop) / steps, paired by round; the loop includes "
              "validation, checkpoint saves and the per-epoch logging, amortised over the steps. Intervals: paired "
-             "t, 95%; p-values Holm-corrected across the arms of one family. Client and servers on one "
+             "t, 95%, per figure; p-values Holm-adjusted across every figure of one quantity in this run (the family is "
+             "named in each figure's detail), and 'significant' means adjusted p < 0.05. Client and servers on one "
              f"{ctx.mode.device.upper()} machine.",
              "Metrics-only arms log the same values and no files; full arms log the same files, a test-predictions "
              "table (MLflow log_table, W&B Table), an image grid (log_image, wandb.Image), confusion matrix and "
              "ROC (log_figure, wandb.plot) and the model. MLflow tuned = async logging with "
              "MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS=1, flushed once at the end; W&B tuned = one log per step.",
              f"Projection: {FORMULA}; t from {len(probe)} untracked steps at {p.probe_image_size} px measured in "
-             "this run (median)."]
+             "this run (mean, its t-interval carried into the projection's); F from the tuned full-work arm, "
+             "because the seed's job logs files and the model."]
     for arm in [NONE, *tracked]:
         notes += stability_warnings([row[arm.name].phases["loop"] for row in rounds.rows.values() if arm.name in row],
                                     f"{arm.name} loop time")

@@ -124,12 +124,13 @@ def run(ctx) -> ScenarioResult:
             histories = spread(run_ids)
             for op in OPS:
                 ctx.step(f"{count} runs: {op}")
-                s = summarize(timed(ops[op], p.query_repeats))
-                figures.append(Figure(NAME, Quantity.LATENCY, s["p50"], s["n"], tracker=TrackerName.MLFLOW, subject=op,
+                ms = timed(ops[op], p.query_repeats)
+                s = summarize(ms)
+                figures.append(Figure(NAME, Quantity.LATENCY, s.p50, s.n, tracker=TrackerName.MLFLOW, subject=op,
                                       scale=float(count), mode=ctx.mode.label(TrackerName.MLFLOW),
                                       label=f"MLflow {op.replace('_', ' ')} with {count} runs stored (p50)",
-                                      detail={"p95": s["p95"], "mean": s["mean"]}))
-                series[op].append({"runs": count, "p50": s["p50"], "p95": s["p95"]})
+                                      detail={"p95": s.p95, "mean": s.mean}, samples=[float(x) for x in ms]))
+                series[op].append({"runs": count, "p50": s.p50, "p95": s.p95})
                 ctx.advance(p.query_repeats / 20)
             ctx.step(f"{count} runs: the UI in a browser")
             timings = measure_ui(uri, timed_pages(exp_id, run_ids[0], ui_model, count), count, p.ui_repeats)

@@ -11,7 +11,7 @@ from benchmarks.core.quantities import Quantity
 from benchmarks.reporting import plots
 from benchmarks.scenarios.protocol import Scenario
 from benchmarks.core.records import ScenarioName, select, Figure, FirstRunSpec, ScenarioResult
-from benchmarks.core.stats import summarize
+from benchmarks.core.stats import mean_interval
 from infra.native import NativeStack, scratch_stack
 from trainer.vocab import TrackerName
 
@@ -54,10 +54,8 @@ def stack_starts(ctx) -> tuple[list[Figure], dict]:
     figures = []
     for kind, per in samples.items():
         for service, values in per.items():
-            s = summarize(values)
-            figures.append(Figure(NAME, START_QUANTITY[kind], s["mean"], s["n"], subject=service,
-                                  mode=ctx.mode.label(), label=f"{service}: {kind} start to healthy",
-                                  detail={"stdev": s["stdev"], "min": s["min"], "max": s["max"]}))
+            figures.append(Figure.estimated(NAME, START_QUANTITY[kind], mean_interval(values), subject=service,
+                                            mode=ctx.mode.label(), label=f"{service}: {kind} start to healthy"))
     return figures, samples
 
 
@@ -70,11 +68,10 @@ def first_runs(ctx) -> tuple[list[Figure], dict]:
                 for i in range(ctx.profile.first_run_repeats)]
         raw[tracker] = [r.__dict__ for r in rows]
         for part in ("import_s", "init_s", "first_metric_s", "finish_s", "total_s"):
-            s = summarize([getattr(row, part) for row in rows])
-            figures.append(Figure(NAME, Quantity.FIRST_RUN, s["mean"], s["n"], tracker=tracker,
-                                  subject=part[:-2], mode=ctx.mode.label(tracker),
-                                  label=f"{tracker} SDK first run: {part[:-2].replace('_', ' ')}",
-                                  detail={"stdev": s["stdev"]}))
+            est = mean_interval([getattr(row, part) for row in rows])
+            figures.append(Figure.estimated(NAME, Quantity.FIRST_RUN, est, tracker=tracker,
+                                            subject=part[:-2], mode=ctx.mode.label(tracker),
+                                            label=f"{tracker} SDK first run: {part[:-2].replace('_', ' ')}"))
     return figures, raw
 
 

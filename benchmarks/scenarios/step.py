@@ -17,7 +17,7 @@ from benchmarks.core.records import Figure, ScenarioName, ScenarioResult, StepBl
 from benchmarks.reporting import plots
 from benchmarks.scenarios.planted import CALIBRATIONS, Bound, Calibration
 from benchmarks.scenarios.protocol import Scenario
-from benchmarks.scenarios.step_blocks import BlockSamples, StepCost, covers, lower_diffs_us, step_cost, upper_diffs_us
+from benchmarks.scenarios.step_blocks import BlockSamples, StepCost, covers, step_cost
 from benchmarks.scenarios.step_logging import CALIBRATION
 from trainer.vocab import Style, TrackerName
 
@@ -25,7 +25,6 @@ NAME = ScenarioName.STEP
 STYLES = Style.benchmarked()
 SIZED_STYLES = (Style.TUNED, Style.DEFERRED)  # measured at every image size of the profile; naive at the first only
 ORDER_SEED = 20261129
-MIN_PAIRS = 30  # fewer measured pairs: the figures are indicative
 # Seconds on a 2-core CPU, for the progress bar and the time estimate only: one optimizer step on one torch
 # thread at 32 px per image of the batch, scaled with the pixels; a synchronous MLflow call; a trial's start.
 EST_STEP_S_PER_IMAGE_32PX = 0.0008
@@ -107,7 +106,7 @@ class Check:
 def run(ctx) -> ScenarioResult:
     p = ctx.profile
     costs: dict[StepArm, tuple[StepCost, StepBlocksResult]] = {}
-    failed, data = [], {}
+    failed = []
     for i, arm in enumerate(arms(p)):
         try:
             r = ctx.trial(spec_for(ctx, arm, ORDER_SEED + i), arm.label, weight=trial_s(p, arm))
@@ -117,9 +116,7 @@ def run(ctx) -> ScenarioResult:
         if r.failed_deliveries:
             failed.append(f"{arm.label}: {r.failed_deliveries} deliveries failed; left out")
             continue
-        costs[arm] = (step_cost(samples_of(r)), r)
-        data[arm.label] = {"lower_us": [round(x, 1) for x in _diffs(r, upper=False)],
-                           "upper_us": [round(x, 1) for x in _diffs(r, upper=True)]}
+        costs[arm] = (step_cost(samples_of(r)), r)  # each figure keeps its per-pair differences as samples
     by_name = {a.style: cost for a, (cost, _) in costs.items() if a.tracker == CALIBRATION}
     checks = [Check(c, by_name.get(c.name)) for c in CALIBRATIONS]
     valid = all(c.passed for c in checks)
@@ -127,12 +124,8 @@ def run(ctx) -> ScenarioResult:
     not_measured = {} if valid else {
         "valid per-step figures": "a calibration arm missed its planted cost (see the notes), so the harness did "
                                   "not measure what it claims in this run: the figures below are NOT VALID."}
-    return ScenarioResult(figures=figures, notes=notes(p, checks, valid), data=data, failed_trials=failed,
+    return ScenarioResult(figures=figures, notes=notes(p, checks, valid), failed_trials=failed,
                           not_measured=not_measured)
-
-
-def _diffs(r: StepBlocksResult, upper: bool) -> list[float]:
-    return list((upper_diffs_us if upper else lower_diffs_us)(samples_of(r)))
 
 
 def arm_figures(ctx, arm: StepArm, cost: StepCost, r: StepBlocksResult, valid: bool) -> list[Figure]:
@@ -148,11 +141,10 @@ def arm_figures(ctx, arm: StepArm, cost: StepCost, r: StepBlocksResult, valid: b
             c = next(c for c in CALIBRATIONS if c.name == arm.style)
             detail |= {"planted_us": c.planted_us, "checked": c.checked is bound,
                        "covers": covers(e, c.planted_us)}
-        out.append(Figure(
-            NAME, Quantity.PLANTED_COST if calibration else Quantity.PER_STEP_COST, e.value, e.n,
+        out.append(Figure.estimated(
+            NAME, Quantity.PLANTED_COST if calibration else Quantity.PER_STEP_COST, e,
             tracker=None if calibration else arm.tracker, style=None if calibration else arm.style,
             subject=f"{arm.style} {bound.value}" if calibration else bound.value, scale=float(arm.image_size),
-            low=e.low, high=e.high, p=e.p, indicative=e.n < MIN_PAIRS,
             mode=ctx.mode.label(None if calibration else arm.tracker),
             label=(f"{'calibration ' + arm.style if calibration else arm.tracker + ' ' + arm.style}, "
                    f"{arm.image_size} px, {bound.value}: {what}, µs per step" + ("" if valid else " (NOT VALID)")),

@@ -1,10 +1,13 @@
 """Bytes a set of tracked runs occupies in each store, so per-run figures come
 from many runs and are not page-granular:
 
-- PostgreSQL: for every MLflow table that holds rows of a run, its table bytes
-  (pg_table_size: heap, free-space map, TOAST) and index bytes (pg_indexes_size),
-  apart, attributed to the runs by their rows' share of the table's tuple bytes
-  (pg_column_size of each row);
+- PostgreSQL: for every MLflow table that holds rows of a run, the bytes of those rows
+  themselves: each row as stored (pg_column_size of the row, its header included) plus
+  its line pointer, and for every index on the table one entry per row (index tuple
+  header, the key columns' pg_column_size, alignment, line pointer). Measured from the
+  rows, never from size deltas of the cluster: free space and bloat that earlier work
+  left in the tables (dead rows, half-empty pages) do not count, so two runs of the
+  same job give the same bytes;
 - the bucket: the runs' artifact objects and their logged models' objects, by kind;
 - W&B offline: the run folder, its .wandb file and its media files.
 """
@@ -30,6 +33,9 @@ RUN_ROWS = {
     "model_versions": "run_id = ANY(%(ids)s)",
 }
 BUCKET_KINDS = ("checkpoint", "model", "plots", "tables", "other")
+LINE_POINTER = 4        # bytes: a heap or index page's item pointer for each tuple
+INDEX_TUPLE_HEADER = 8  # bytes: IndexTupleData (heap pointer + info)
+ALIGN = 8               # MAXALIGN on 64-bit builds
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,8 @@ class RelationBytes:
     table: str
     rows: int             # the runs' rows
     tuple_bytes: int      # their pg_column_size sum (the data itself)
-    table_bytes: float    # share of pg_table_size
-    index_bytes: float    # share of pg_indexes_size
+    table_bytes: float    # the rows as stored: tuple bytes + a line pointer each
+    index_bytes: float    # their entries in every index of the table
 
 
 def postgres_bytes_of_runs(conn, run_ids: list[str]) -> list[RelationBytes]:
@@ -54,12 +60,26 @@ def postgres_bytes_of_runs(conn, run_ids: list[str]) -> list[RelationBytes]:
             cur.execute(f"SELECT count(*), coalesce(sum(pg_column_size(t.*)), 0) FROM {table} t WHERE {where}",
                         {"ids": list(run_ids)})
             rows, mine = cur.fetchone()
-            cur.execute(f"SELECT coalesce(sum(pg_column_size(t.*)), 0), pg_table_size('{table}'), "
-                        f"pg_indexes_size('{table}') FROM {table} t")
-            everything, table_size, index_size = cur.fetchone()
-            share = mine / everything if everything else 0.0
-            out.append(RelationBytes(table, rows, int(mine), table_size * share, index_size * share))
+            index = sum(_index_entry_bytes(cur, table, columns, where, run_ids) for columns in _index_columns(cur, table))
+            out.append(RelationBytes(table, rows, int(mine), float(mine + rows * LINE_POINTER), float(index)))
     return out
+
+
+def _index_columns(cur, table: str) -> list[list[str]]:
+    """The key columns of each index on `table` (expression indexes, which have none, are skipped)."""
+    cur.execute("SELECT i.indexrelid, array_agg(a.attname ORDER BY k.ord) FROM pg_index i "
+                "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
+                "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+                "WHERE i.indrelid = %s::regclass GROUP BY i.indexrelid", (table,))
+    return [list(cols) for _, cols in cur.fetchall()]
+
+
+def _index_entry_bytes(cur, table: str, columns: list[str], where: str, run_ids: list[str]) -> int:
+    """The runs' entries in one index: header + key columns, aligned, + line pointer, per row."""
+    key = " + ".join(f'coalesce(pg_column_size(t."{c}"), 0)' for c in columns)
+    cur.execute(f"SELECT coalesce(sum(((({INDEX_TUPLE_HEADER} + {key}) + {ALIGN - 1}) / {ALIGN}) * {ALIGN} "
+                f"+ {LINE_POINTER}), 0) FROM {table} t WHERE {where}", {"ids": list(run_ids)})
+    return int(cur.fetchone()[0])
 
 
 def logged_model_ids(conn, run_ids: list[str]) -> list[str]:

@@ -6,7 +6,9 @@ load scenario's throughput at K concurrent writers, and its saturation point.
 lam: one writer's throughput; sigma: contention (the serial share); kappa:
 coherency (cross-talk). The peak is at K* = sqrt((1 - sigma) / kappa), X* = X(K*);
 its 95 % interval comes from the fit's covariance by the delta method
-(Student t with n - 3 degrees of freedom)."""
+(Student t with n - 3 degrees of freedom), and only when no parameter sits on a bound
+of the fit (there the covariance describes a constrained optimum, and the interval would not hold)
+and the peak lies inside the measured range of K."""
 from __future__ import annotations
 
 import math
@@ -15,6 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import curve_fit
 from scipy.stats import t as student_t
+
+
+MIN_POINTS = 5      # K values for a fit of 3 parameters with 2 degrees of freedom left for its interval
+BOUND_TOL = 1e-6    # a parameter this close to a bound sits on it
 
 
 def usl(k, lam: float, sigma: float, kappa: float):
@@ -33,6 +39,7 @@ class UslFit:
     peak_high: float | None
     n_points: int
     max_k_measured: int
+    no_interval: str | None = None  # why the peak has no interval, when it has none
 
     @property
     def extrapolated(self) -> bool:
@@ -57,15 +64,31 @@ def fit_usl(ks, throughputs) -> UslFit:
                             maxfev=20000)
     k_star, peak = _peak(params)
     low = high = None
-    # on the bound kappa = 0 the covariance says nothing about the asymptote: no interval then
-    if len(ks) > len(params) and np.all(np.isfinite(cov)) and k_star is not None:
+    why = no_interval_reason(params, cov, len(ks), k_star, float(ks.max()))
+    if why is None:
         # delta method: gradient of the peak in the parameters, numerically
         grad = np.array([(_peak(params + h)[1] - _peak(params - h)[1]) / (2 * h[i])
                          for i, h in enumerate(np.diag(np.maximum(np.abs(params) * 1e-4, 1e-9)))])
         half = student_t.ppf(0.975, len(ks) - len(params)) * math.sqrt(max(grad @ cov @ grad, 0.0))
         low, high = peak - half, peak + half
     return UslFit(float(params[0]), float(params[1]), float(params[2]), k_star, peak, low, high,
-                  len(ks), int(ks.max()))
+                  len(ks), int(ks.max()), why)
+
+
+def no_interval_reason(params, cov, n: int, k_star: float | None, max_k: float) -> str | None:
+    """Why the fit's peak gets no interval, or None when it gets one."""
+    lam, sigma, kappa = params
+    on_bound = [name for name, v, lo, hi in (("sigma", sigma, 0, 1), ("kappa", kappa, 0, np.inf))
+                if abs(v - lo) < BOUND_TOL or abs(v - hi) < BOUND_TOL]
+    if on_bound:
+        return f"{' and '.join(on_bound)} on the bound of the fit: its covariance does not describe the uncertainty"
+    if n < MIN_POINTS:
+        return f"{n} K values; an interval needs at least {MIN_POINTS}"
+    if k_star is None or k_star > max_k:
+        return "the peak is beyond the largest K measured (an extrapolation)"
+    if not np.all(np.isfinite(cov)):
+        return "the fit's covariance is not finite"
+    return None
 
 
 @dataclass(frozen=True)
@@ -82,7 +105,7 @@ class Sizing:
 
 def sentence(fit: UslFit, workers: int, values_per_step: int = 10, steps_per_s: float = 5.0) -> str:
     interval = (f" (95 % interval {fit.peak_low:,.0f} to {fit.peak_high:,.0f})" if fit.peak_low is not None
-                else " (no interval: the fit has no spare point or no peak)")
+                else f" (no interval: {fit.no_interval})")
     if fit.peak_writers is None:
         where = "where the fitted curve flattens (no retrograde region seen, kappa = 0)"
     elif fit.extrapolated:
