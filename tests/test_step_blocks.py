@@ -171,6 +171,10 @@ def test_step_scenario_on_the_tiny_profile_against_the_native_stack(mlflow_env, 
     checked = [f for f in planted if f.detail["checked"]]
     valid = all(f.detail["covers"] for f in checked)
     assert all(f.detail["valid"] == valid for f in figs) and (sc["status"] == "measured") == valid
+    assert all(f.samples and len(f.samples) == f.n for f in figs)  # the per-pair differences behind each interval
+    from benchmarks.reporting.report import render
+    report = render(tmp_path / "step").read_text()
+    assert "](step.png)" in report and ("NOT VALID" in report) is (not valid)
 
 
 @pytest.mark.parametrize("valid", [True, False])
