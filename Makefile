@@ -136,3 +136,8 @@ k8s-images: setup
 ## Write the committed sample report and its plots (docs/report/) from a results folder: make report-sample RUN=results/<id>
 report-sample:
 	$(PY) -m benchmarks report $(or $(RUN),results/latest) --out $(or $(OUT),docs/report) --sample
+
+.PHONY: benchmark-step
+## Only the per-step logging cost (paired blocks in one process, calibration arms included) (PROFILE=quick|full)
+benchmark-step: up
+	$(PY) -m benchmarks run --profile $(PROFILE) --scenario step

@@ -6,14 +6,16 @@ Prints progress to stderr and one line `RESULT <TrialResult as JSON>` to stdout.
 Every heavy import happens before a clock starts."""
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
 from pathlib import Path
 
 from benchmarks.core.records import (Family, FirstRunResult, FirstRunSpec, MicroResult, MicroSpec, MonitorResult,
-                                     MonitorSpec, PrivacyResult, PrivacySpec, StepProbeResult, StepProbeSpec,
-                                     TrainResult, TrainSpec, result_to_json, spec_from_json)
+                                     MonitorSpec, PrivacyResult, PrivacySpec, StepBlocksResult, StepBlocksSpec,
+                                     StepProbeResult, StepProbeSpec, TrainResult, TrainSpec, result_to_json,
+                                     spec_from_json)
 
 RESULT_PREFIX = "RESULT "
 
@@ -187,8 +189,56 @@ def task_privacy(spec: PrivacySpec) -> PrivacyResult:
                                     Path(spec.http_log)))
 
 
+def task_step_blocks(spec: StepBlocksSpec) -> StepBlocksResult:
+    """Per-step logging cost inside this one process: the tracker's run is started once, the model
+    trains on batches prepared in memory, and paired blocks of steps with and without logging run
+    in a seeded order (benchmarks.scenarios.step_blocks)."""
+    from benchmarks.scenarios.step_blocks import block_schedule, run_blocks
+    from benchmarks.scenarios.step_logging import CALIBRATION, open_logger
+    if spec.tracker != CALIBRATION:
+        preload(spec.tracker)
+    logger = open_logger(spec)  # first: a planted arm pinned to one core pins torch's threads too
+    step = training_steps(spec)
+    samples = run_blocks(step, logger, block_steps=spec.block_steps, warmup_pairs=spec.warmup_pairs,
+                         schedule=block_schedule(spec.warmup_pairs + spec.pairs, spec.seed))
+    logger.finish()
+    return StepBlocksResult(samples.block_steps, samples.plain_s, samples.logged_s, samples.plain_drain_s,
+                            samples.logged_drain_s, samples.logged_first, logger.values_logged,
+                            logger.failed, logger.one_core)
+
+
+def training_steps(spec: StepBlocksSpec):
+    """step(n) -> the loss of optimizer step n (a 0-d tensor, as the loop hands it over), on batches
+    of the real data set read into memory before any clock starts: no loader in the timed loop.
+    Sets torch's thread count for the process (spec.torch_threads)."""
+    import torch
+    from torch import nn
+    from trainer.config import load_config
+    from trainer.engine import train_step
+    from trainer.train import build_model, build_optimizer, load_for, make_loader, pick_device, seed_everything
+    cfg = load_config({"data": spec.data, "image_size": spec.image_size, "batch_size": spec.batch_size,
+                       "cache_dir": spec.cache_dir, "epochs": 1})
+    torch.set_num_threads(spec.torch_threads)
+    seed_everything(cfg.seed, cfg.deterministic)
+    device = pick_device(cfg.device)
+    loader = make_loader(load_for(cfg).train, cfg, shuffle=True)
+    batches = [(x.to(device, memory_format=torch.channels_last), y.to(device))
+               for x, y in itertools.islice(loader, STEP_BATCHES)]
+    model = build_model(cfg).to(device, memory_format=torch.channels_last)
+    model.train()
+    optimizer, criterion = build_optimizer(cfg, model), nn.CrossEntropyLoss()
+
+    def step(n: int):
+        x, y = batches[n % len(batches)]
+        return train_step(model, x, y, optimizer, criterion, device)[0].detach()
+    return step
+
+
+STEP_BATCHES = 8  # batches kept in memory and cycled through
+
+
 TASKS = {"train": task_train, "step_probe": task_step_probe, "first_run": task_first_run, "micro": task_micro,
-         "monitor": task_monitor, "privacy": task_privacy}
+         "monitor": task_monitor, "privacy": task_privacy, "step_blocks": task_step_blocks}
 
 
 def main() -> None:

@@ -17,10 +17,17 @@ class Profile:
     micro_calls: int            # measured calls (steps) per tracker and style
     micro_warmup: int           # calls made first and discarded
     micro_values: int           # values per call: the loop logs one (train/loss) per step
+    # step: per-step cost from paired blocks inside one process per arm
+    step_image_sizes: tuple[int, ...]   # tuned and deferred at each; naive and calibration at the first
+    step_batch_size: int
+    step_block_steps: int       # optimizer steps per block
+    step_pairs: int             # measured pairs of blocks (logged, plain) per arm
+    step_warmup_pairs: int      # pairs run first and discarded
     # macro: the training job
     image_size: int
     epochs: int
     batch_size: int
+    macro_styles: tuple[str, ...]   # the metrics-only arms' styles (per-step cost by style: the step scenario)
     macro_rounds: int           # measured paired rounds of `none` and the metrics-only arms
     macro_warmup: int           # discarded rounds
     extra_rounds: int           # rounds that also run the full family, system metrics and the 4x job
@@ -53,17 +60,22 @@ class Profile:
 
 PROFILES = {
     "tiny": Profile("tiny", setup_repeats=1, first_run_repeats=1, micro_calls=50, micro_warmup=5, micro_values=1,
-                    image_size=32, epochs=1, batch_size=32, macro_rounds=2, macro_warmup=0, extra_rounds=1,
+                    step_image_sizes=(32,), step_batch_size=8, step_block_steps=2, step_pairs=4, step_warmup_pairs=1,
+                    image_size=32, epochs=1, batch_size=32, macro_styles=("naive", "tuned", "deferred"),
+                    macro_rounds=2, macro_warmup=0, extra_rounds=1,
                     long_factor=2, probe_image_size=64, probe_steps=2, probe_warmup=1, seed_epochs=50,
                     seed_image_size=256, storage_values=500, query_run_counts=(2, 5), query_repeats=3, query_steps=5, ui_repeats=1,
                     load_writers=2, load_points=100, load_batch=50),
     "quick": Profile("quick", setup_repeats=1, first_run_repeats=2, micro_calls=400, micro_warmup=50,
-                     micro_values=1, image_size=48, epochs=2, batch_size=32, macro_rounds=10, macro_warmup=1,
-                     extra_rounds=3, long_factor=4, probe_image_size=256, probe_steps=5, probe_warmup=2,
+                     micro_values=1, step_image_sizes=(32, 64), step_batch_size=8, step_block_steps=10,
+                     step_pairs=30, step_warmup_pairs=1, image_size=48, epochs=2, batch_size=32, macro_styles=("naive", "tuned"),
+                     macro_rounds=10, macro_warmup=1, extra_rounds=2, long_factor=4, probe_image_size=256, probe_steps=5, probe_warmup=2,
                      seed_epochs=50, seed_image_size=256, storage_values=20000, query_run_counts=(10, 100, 1000),
                      query_repeats=10, query_steps=20, ui_repeats=2, load_writers=4, load_points=5000, load_batch=100),
     "full": Profile("full", setup_repeats=3, first_run_repeats=5, micro_calls=10000, micro_warmup=500,
-                    micro_values=1, image_size=256, epochs=50, batch_size=32, macro_rounds=10, macro_warmup=1,
+                    micro_values=1, step_image_sizes=(64, 256), step_batch_size=32, step_block_steps=20,
+                    step_pairs=60, step_warmup_pairs=5, image_size=256, epochs=50, batch_size=32, macro_styles=("naive", "tuned", "deferred"),
+                    macro_rounds=10, macro_warmup=1,
                     extra_rounds=10, long_factor=4, probe_image_size=256, probe_steps=20, probe_warmup=5,
                     seed_epochs=50, seed_image_size=256, storage_values=100000, query_run_counts=(10, 100, 1000),
                     query_repeats=30, query_steps=50, ui_repeats=10, load_writers=8, load_points=20000, load_batch=500),

@@ -42,6 +42,9 @@ STEP = Margin(relative=0.25, absolute=5000.0,
               why="5 ms per optimizer step is about 5 % of one step of the quick profile's job on a CPU (the loop "
                   "amortises validation and checkpoints over few steps), below what would change a choice, and "
                   "what other load on a shared CPU moves the loop time by between runs; 25 % for larger costs")
+BLOCKS = Margin(relative=0.25, absolute=100.0,
+                why="100 µs per step is what paired blocks inside one process resolve on a 2-core CPU; 25 % for "
+                    "larger costs")
 SECONDS = Margin(relative=0.25, absolute=0.5,
                  why="a per-run cost half a second apart is the same to a user waiting for a job; 25 % for longer ones")
 SERVICE_START = Margin(relative=0.25, absolute=1.0, why="process start-up depends on the page cache: 1 s or 25 %")
@@ -87,6 +90,12 @@ class Quantity(StrEnum):
                         why="0.2 ms per request, or 50 %: a difference of a few requests' noise on a shared CPU"))
     REQUEST_TIME = ("request_time", "ms/request", "one synchronous log-metric request", Better.LOWER, Check.MARGIN,
                     LATENCY)
+    # step
+    PER_STEP_COST = ("per_step_cost", "µs/step", "logging cost per optimizer step, from paired blocks in one process",
+                     Better.LOWER, Check.TEST, BLOCKS)
+    PLANTED_COST = ("planted_cost", "µs/step", "a calibration arm's planted per-step cost, as measured",
+                    Better.NEITHER, Check.SHOW,
+                    Margin(why="a check of the harness: whether its interval covers the planted value, in this run"))
     # macro
     PER_STEP_OVERHEAD = ("per_step_overhead", "µs/step", "extra loop time per optimizer step", Better.LOWER,
                          Check.TEST, STEP)

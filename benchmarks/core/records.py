@@ -30,6 +30,7 @@ class ScenarioName(StrEnum):
     """Every scenario's name; benchmarks/scenarios registers each once with its title, plan, run and plot."""
     SETUP = "setup"
     MICRO = "micro"
+    STEP = "step"
     MACRO = "macro"
     API_CALLS = "api_calls"
     STORAGE = "storage"
@@ -178,8 +179,28 @@ class PrivacySpec(TrialSpec):
     http_log: str
 
 
+@dataclass(frozen=True)
+class StepBlocksSpec(TrialSpec):
+    """Per-step logging cost inside one process: paired blocks of `block_steps` training steps with and
+    without logging, through one tracker and style, or through a planted calibration cost."""
+    task: ClassVar[str] = "step_blocks"
+    tracker: str                    # mlflow | wandb | calibration
+    style: str                      # a log style; for calibration the planted logger's name
+    image_size: int
+    batch_size: int
+    block_steps: int
+    pairs: int                      # measured pairs
+    warmup_pairs: int               # run first, not kept
+    seed: int
+    data: str
+    cache_dir: str
+    experiment: str
+    out_dir: str
+    torch_threads: int = 1          # one: a contended core's thread barrier would swamp the effect
+
+
 SPECS: dict[str, type[TrialSpec]] = {c.task: c for c in (TrainSpec, StepProbeSpec, MicroSpec, FirstRunSpec,
-                                                         MonitorSpec, PrivacySpec)}
+                                                         MonitorSpec, PrivacySpec, StepBlocksSpec)}
 
 
 def spec_from_json(text: str) -> TrialSpec:
@@ -253,8 +274,23 @@ class PrivacyResult:
     settings: dict[str, str]        # the telemetry switches set for this run (empty: the SDK's defaults)
 
 
+@dataclass
+class StepBlocksResult:
+    """Seconds per measured pair of blocks (see benchmarks.scenarios.step_blocks.BlockSamples)."""
+    block_steps: int
+    plain_s: list[float]
+    logged_s: list[float]
+    plain_drain_s: list[float]
+    logged_drain_s: list[float]
+    logged_first: list[bool]
+    values_logged: int              # values handed to the logger, warm-up pairs included
+    failed_deliveries: int          # sends that raised (a trial with any is not a sample)
+    one_core: bool                  # the process ran pinned to one CPU
+
+
 RESULTS: dict[str, type] = {"train": TrainResult, "step_probe": StepProbeResult, "micro": MicroResult,
-                            "first_run": FirstRunResult, "monitor": MonitorResult, "privacy": PrivacyResult}
+                            "first_run": FirstRunResult, "monitor": MonitorResult, "privacy": PrivacyResult,
+                            "step_blocks": StepBlocksResult}
 
 
 def result_to_json(result) -> str:

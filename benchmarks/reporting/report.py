@@ -44,8 +44,12 @@ def cell(f: Figure | None, missing: str = "not measured") -> str:
         text = f"{fmt(f.value)} [{fmt(f.low)}, {fmt(f.high)}] {f.unit}".strip()
     if f.p is not None and not f.significant:
         text += " (not significant)"
+    if f.detail.get("half_width") is not None:
+        text += f" (±{fmt(f.detail['half_width'])})"
     if f.indicative:
         text += " (indicative)"
+    if f.detail.get("valid") is False:
+        text += " (NOT VALID: a calibration missed its planted cost)"
     return text
 
 

@@ -32,7 +32,13 @@ from trainer.vocab import Style, TrackerName
 
 NONE = Arm()
 TRACKED_STYLES = Style.benchmarked()
-METRIC_ARMS = (NONE, *(Arm(t, s) for t in TrackerName.compared() for s in TRACKED_STYLES))
+
+
+def metric_arms(p) -> tuple[Arm, ...]:
+    """`none` and each tracker in the profile's macro styles: run in every round."""
+    return (NONE, *(Arm(t, s) for t in TrackerName.compared() for s in TRACKED_STYLES if s in p.macro_styles))
+
+
 WARMUP_ARMS = (NONE, *(Arm(t, Style.TUNED) for t in TrackerName.compared()))
 NAME = ScenarioName.MACRO
 FIXED_PHASES = tuple(p for p in PHASES if p != "loop")
@@ -64,7 +70,7 @@ def plan(p) -> list[tuple[int, Arm]]:
     # warm-up: one trial per tracker (image cache, page cache, server), then paired rounds
     out = [(r - p.macro_warmup, arm) for r in range(p.macro_warmup) for arm in WARMUP_ARMS]
     for r in range(p.macro_rounds):
-        out += [(r, arm) for arm in METRIC_ARMS + (extra_arms(p) if r < p.extra_rounds else ())]
+        out += [(r, arm) for arm in metric_arms(p) + (extra_arms(p) if r < p.extra_rounds else ())]
     return out
 
 
@@ -232,7 +238,7 @@ def projections(ctx, rounds: Rounds, probe_s: list[float], train_images: int) ->
     assumption = (f"assumes the per-step cost measured at {p.image_size} px holds at {p.seed_image_size} px "
                   "(logging does not depend on image size; not measured here)")
     out = []
-    for arm in METRIC_ARMS[1:]:
+    for arm in metric_arms(p)[1:]:
         model = model_for(rounds, arm, Arm(arm.tracker, Style.TUNED, family=Family.FULL))
         if model is None:
             continue
@@ -362,7 +368,7 @@ def run(ctx) -> ScenarioResult:
     probe = step_probe(ctx)
     rounds, orders = run_rounds(ctx)
     extras = [a for a in extra_arms(p)]
-    tracked = list(METRIC_ARMS[1:])
+    tracked = list(metric_arms(p)[1:])
     figures = per_step_figures(ctx, rounds, tracked)
     figures += per_step_figures(ctx, rounds, [a for a in extras if a.epochs_factor == 1])
     steps = next((row[NONE.name].steps for row in rounds.rows.values() if NONE.name in row), 0)
@@ -378,7 +384,7 @@ def run(ctx) -> ScenarioResult:
     figures = holm_by_quantity(figures)
     notes = [f"Job: {p.epochs} epoch(s) at {p.image_size}x{p.image_size}, batch {p.batch_size}, on {ctx.data}; "
              f"{steps} optimizer steps. {p.macro_warmup} warm-up round(s) discarded; {p.macro_rounds} measured paired "
-             f"rounds of {', '.join(a.name for a in METRIC_ARMS)}; the full family, system-metrics arms and the "
+             f"rounds of {', '.join(a.name for a in metric_arms(p))}; the full family, system-metrics arms and the "
              f"{p.long_factor}x job in the first {p.extra_rounds} rounds"
              + (" (indicative: fewer than 10 rounds)." if p.indicative_extras else "."),
              "Per-step overhead = (tracked loop - untracked loop) / steps, paired by round; the loop includes "
