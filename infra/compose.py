@@ -20,7 +20,7 @@ CONTAINER_ROOT = Path("/app")  # the project root inside the trainer image
 CONTAINER_DATA = Path("/data")  # DATA_DIR, mounted read-only
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
-# what the benchmark cannot measure of the W&B server until it accepts runs (issue 12's figures)
+# what the benchmark cannot measure of the W&B server until it accepts runs
 WANDB_FIGURES = ("W&B server query latency (wandb.Api at 10/100/1,000 runs)",
                  "W&B online writers read back", "W&B server storage (its database and volume)",
                  "W&B online first run and per-step overhead")
