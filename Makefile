@@ -130,4 +130,4 @@ notebooks: setup
 .PHONY: notebooks-render
 ## Run the notebooks against the stack and write them, with their outputs, to docs/notebooks/ (Markdown + images)
 notebooks-render: up
-	$(PY) -m nbconvert --to markdown --execute --ExecutePreprocessor.timeout=900 --output-dir docs/notebooks notebooks/*.ipynb
+	$(PY) -m notebooks.render
