@@ -4,6 +4,7 @@ The .ipynb files themselves stay without outputs. `make notebooks-render` calls 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +30,7 @@ def render(book_path: Path, out_dir: Path, timeout_s: int = 900) -> Path:
     for file, data in resources.get("outputs", {}).items():
         (out_dir / file).write_bytes(data)
     page = out_dir / f"{name}.md"
-    page.write_text(body)
+    page.write_text(body.replace(str(PROJECT_ROOT) + "/", ""))  # paths as a reader's checkout has them
     return page
 
 
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     books = [NOTEBOOKS / f"{n}.ipynb" for n in args.names] or sorted(NOTEBOOKS.glob("*.ipynb"))
     args.out.mkdir(parents=True, exist_ok=True)
+    # a page to read: no progress bars in the outputs (the kernels inherit this environment)
+    os.environ.update({"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "TQDM_DISABLE": "1"})
     pages = []
     for i, book in enumerate(books, 1):
         print(f"notebook {i}/{len(books)}: {book.name}", flush=True)
