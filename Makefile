@@ -123,9 +123,9 @@ k8s-render: setup k8s-env
 	.venv/bin/kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),laptop)
 
 .PHONY: notebooks
-## Open JupyterLab on notebooks/ from the project's environment (make up and a training run first)
+## Open JupyterLab on notebooks/ from the project's environment (make up and a training run first; LAB_FLAGS= passes flags)
 notebooks: setup
-	$(PY) -m jupyterlab --notebook-dir=notebooks
+	$(PY) -m jupyterlab --notebook-dir=notebooks $(LAB_FLAGS)
 
 .PHONY: notebooks-render
 ## Run the notebooks against the stack and write them, with their outputs, to docs/notebooks/ (Markdown + images)
