@@ -4,6 +4,11 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PROFILE ?= quick
 DATA ?= $(firstword $(wildcard ../shared/datasets/covid19-image-dataset data/covid19-image-dataset) data/synthetic)
+# train/sweep knobs: empty means config/train.yaml's value (50 epochs at 256 px)
+EPOCHS ?=
+IMAGE_SIZE ?=
+TRIALS ?= 10
+TRAIN_FLAGS = $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(IMAGE_SIZE),--image-size $(IMAGE_SIZE))
 
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
@@ -18,7 +23,7 @@ DATA ?= $(firstword $(wildcard ../shared/datasets/covid19-image-dataset data/cov
 .PHONY: help
 ## List the verbs
 help:
-	@awk '/^## /{doc=substr($$0,4); next} /^[a-z-]+:/{if(doc){split($$1,t,":"); printf "  make %-12s %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-z0-9-]+:/{if(doc){split($$1,t,":"); printf "  make %-16s %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
 
 .PHONY: setup
 ## Install everything into .venv (torch, mlflow, wandb, test tools)
@@ -65,9 +70,9 @@ data-kaggle: setup
 	$(PY) -m trainer.kaggle --out data/covid19-image-dataset
 
 .PHONY: train
-## Train once on $(DATA) with the defaults of config/train.yaml (TRACKER=none|mlflow|wandb|both)
+## Train once on DATA (EPOCHS=, IMAGE_SIZE=: default 50 at 256 px; TRACKER=none|mlflow|wandb|both); prints a time estimate first on a CPU
 train: setup
-	$(PY) -m trainer train --data "$(DATA)" --tracker $(or $(TRACKER),none) --system-metrics
+	$(PY) -m trainer train --data "$(DATA)" --tracker $(or $(TRACKER),none) $(TRAIN_FLAGS) --system-metrics
 
 .PHONY: benchmark
 ## Measure what each tracker costs and write results/latest/comparison_report.md (PROFILE=quick|full)
@@ -80,9 +85,9 @@ experiments: up
 	WANDB_SILENT=true $(PY) -m trainer experiments --data "$(DATA)" --system-metrics
 
 .PHONY: sweep
-## Search config/sweep.yaml with Optuna, trials logged to both trackers (TRIALS=10, TRACKER=both)
+## Search config/sweep.yaml with Optuna, trials logged to both trackers (TRIALS=10, EPOCHS=, IMAGE_SIZE=, TRACKER=both); prints a time estimate first on a CPU
 sweep: up
-	WANDB_SILENT=true $(PY) -m trainer sweep --data "$(DATA)" --tracker $(or $(TRACKER),both) --trials $(or $(TRIALS),10) --system-metrics
+	WANDB_SILENT=true $(PY) -m trainer sweep --data "$(DATA)" --tracker $(or $(TRACKER),both) --trials $(TRIALS) $(TRAIN_FLAGS) --system-metrics
 
 .PHONY: test
 ## Run the whole test suite (starts the native stack it needs)
@@ -104,7 +109,7 @@ pull-check: setup
 train-container: up
 	$(PY) -m infra train-container $(or $(TRACKER),both)
 .PHONY: gpu-wheels
-## Download the W&B and mlflow-skinny wheels the GPU check carries to a lent GPU machine (docs/gpu/README.md)
+## Download the W&B and mlflow-skinny wheels for a GPU machine without network (docs/gpu/README.md)
 gpu-wheels: setup
 	PY=$(PY) bash benchmarks/gpu_wheels.sh
 .PHONY: k8s-env
@@ -141,3 +146,13 @@ report-sample:
 ## Only the per-step logging cost (paired blocks in one process, calibration arms included) (PROFILE=quick|full)
 benchmark-step: up
 	$(PY) -m benchmarks run --profile $(PROFILE) --scenario step
+
+.PHONY: notebooks
+## Open JupyterLab on notebooks/ from the project's environment (make up and a training run first; LAB_FLAGS= passes flags)
+notebooks: setup
+	$(PY) -m jupyterlab --notebook-dir=notebooks $(LAB_FLAGS)
+
+.PHONY: notebooks-render
+## Run the notebooks against the stack and write them, with their outputs, to docs/notebooks/ (Markdown + images)
+notebooks-render: up
+	$(PY) -m notebooks.render

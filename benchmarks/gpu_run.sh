@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU check on the lent GPU machine, in one call (docs/gpu/README.md):
-#   run(command="bash benchmarks/gpu_run.sh", carry=["wheels"], timeout_s=540)
+# The GPU check on a GPU machine without network, in one command (docs/gpu/README.md):
+#   bash benchmarks/gpu_run.sh      (with wheels/ from `make gpu-wheels` beside it)
 # Installs the carried wheels into /tmp/site, generates the data set, runs
 # `python -m benchmarks gpu-check` (which saves nvidia-smi's own table) and leaves
 # gpu_check.json, gpu_check.md, nvidia-smi.txt, nvidia-smi-q.txt and gpu_run.log in $OUT.

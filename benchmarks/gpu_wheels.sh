@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Download, here, the wheels the GPU check carries to the lent GPU machine (Python 3.12,
-# x86-64, no network there): W&B 0.31.0 and mlflow-skinny 3.17.2 with everything they need,
+# Download, here, the wheels the GPU check carries to a GPU machine without network (Python 3.12,
+# x86-64): W&B 0.31.0 and mlflow-skinny 3.17.2 with everything they need,
 # resolved together so each package comes in one version. Into wheels/ (git-ignored);
-# `run` carries it with carry: ["wheels"]. About 38 MB; the tree may carry 64 MiB in all.
+# Copy it to the GPU machine beside the checkout. About 38 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}

@@ -1,5 +1,5 @@
-"""The GPU check (benchmarks/gpu/check.py) on the CPU, as it must run on the lent GPU
-machine: with the packages that machine lacks made unimportable. Fields are checked,
+"""The GPU check (benchmarks/gpu/check.py) on the CPU, as it must run on a bare GPU
+machine: with the packages such a machine may lack made unimportable. Fields are checked,
 not timings (timings belong to the check's own output)."""
 from __future__ import annotations
 

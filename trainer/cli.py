@@ -109,8 +109,17 @@ def cmd_train(args) -> None:
         return cmd_resume(args)
     cfg = config_from_args(args)  # bad values stop here, before the slow torch import
     from trainer.train import run
+    print_estimate(cfg)
     for result in run(cfg):
         print_result(result)
+
+
+def print_estimate(cfg, trials: int = 1) -> None:
+    """Before a CPU job: its time, from a few steps measured here (a sweep's trials at the base settings)."""
+    from trainer.estimate import estimate_cpu_job
+    estimate = estimate_cpu_job(cfg, runs_per_tracker=trials)
+    if estimate:
+        print(estimate.line(), flush=True)
 
 
 def print_result(result) -> None:
@@ -182,6 +191,8 @@ def cmd_sweep(args) -> None:
     base = config_from_args(args)
     if base.tracker == "none":
         raise UserError("a sweep logs its trials: pass --tracker mlflow, wandb or both")
+    if args.trials >= 1:
+        print_estimate(base, trials=args.trials)
     result = run_sweep(spec, base, args.trials, args.out)
     print(format_table(result.trials))
     print(f"table written to {result.csv_path}")

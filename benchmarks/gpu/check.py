@@ -10,7 +10,7 @@ offline (and MLflow on a local store, where importable); whether
 `deterministic: true` gives the same losses twice; GPU utilisation and memory
 sampled from NVML. Every figure carries the run's origin (device, run id, date).
 
-Built for the lent GPU machine (see docs/gpu/README.md): only torch, torchvision,
+Built to run on a bare GPU machine (see docs/gpu/README.md): only torch, torchvision,
 numpy, scikit-learn, matplotlib, pillow, pyyaml and tqdm are needed; a tracker's
 SDK is imported only when that tracker is measured, and one that cannot be
 imported is recorded as not measured, with the reason.
