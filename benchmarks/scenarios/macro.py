@@ -415,7 +415,8 @@ def plot(sc: ScenarioResult, out: Path) -> list[str]:
     fig, (a, b) = plots.plt.subplots(1, 2, figsize=(11, 4))
     plots.bars(a, steps, "µs per optimizer step", "Per-step overhead vs its baseline, 95% paired t-interval")
     b.bar([f"{f.tracker}-{f.style}" + ("-full" if f.family == Family.FULL else "") for f in fixed], [f.value for f in fixed],
-          yerr=[[f.value - f.low for f in fixed], [f.high - f.value for f in fixed]], capsize=5,
+          yerr=[[f.value - (f.value if f.low is None else f.low) for f in fixed],
+                [(f.value if f.high is None else f.high) - f.value for f in fixed]], capsize=5,  # none below 2 rounds
           color=[plots.COLORS[f.tracker] for f in fixed])
     b.set_ylabel("seconds per run")
     b.set_title("Fixed per-run cost (start + report + finish), 95% CI", fontsize=10)
