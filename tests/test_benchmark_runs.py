@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from benchmarks.housekeeping import drop_checkpoints, is_complete, prune, run_folders
 from benchmarks.lock import BenchmarkLock, Holder
 from trainer.errors import UserError
+from trainer.paths import PROJECT_ROOT
 
 
 # ---------------------------------------------------------------- the lock
@@ -44,24 +46,34 @@ def test_a_stale_lock_is_taken_over(tmp_path, capsys):
 
 def test_stopping_the_workers_spares_the_stacks_own_servers(tmp_path):
     """A benchmark process that started the stack itself (pids/*.pid in the state folder): on a signal its
-    trial processes end, the servers and their children stay (the clean-up still talks to them)."""
-    from benchmarks.interrupt import stop_workers
-    sleeper = [sys.executable, "-c", "import subprocess, sys, time; "
-               "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"]
-    server, worker = subprocess.Popen(sleeper), subprocess.Popen(sleeper)
-    try:
-        (tmp_path / "pids").mkdir()
-        (tmp_path / "pids" / "postgres.pid").write_text(str(server.pid))
+    trial processes end, the servers and their children stay (the clean-up still talks to them).
+    Run in a process of its own: stop_workers ends every child of its caller, and the test session's
+    own servers are children of pytest."""
+    script = textwrap.dedent(f"""
+        import subprocess, sys, time
+        from pathlib import Path
+        import psutil
+        from benchmarks.interrupt import stop_workers
+        state = Path({str(tmp_path)!r})
+        sleeper = [sys.executable, "-c", "import subprocess, sys, time; "
+                   "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"]
+        server, worker = subprocess.Popen(sleeper), subprocess.Popen(sleeper)
+        (state / "pids").mkdir()
+        (state / "pids" / "postgres.pid").write_text(str(server.pid))
         time.sleep(1)  # each has started its own child
         backend = psutil.Process(server.pid).children()
         assert backend and psutil.Process(worker.pid).children()
-        assert stop_workers(tmp_path, grace_s=5) == 2  # the worker and its child
+        stopped = stop_workers(state, grace_s=5)
         assert worker.wait(timeout=10) is not None
-        assert server.poll() is None and all(p.is_running() for p in backend)
-    finally:
-        for p in psutil.Process().children(recursive=True):
+        alive = server.poll() is None and all(p.is_running() for p in backend)
+        for p in [server, *backend]:
             p.kill()
-        server.wait()
+        print(stopped, alive)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=PROJECT_ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["2", "True"]  # the worker and its child stopped; the server and its child not
 
 
 # ---------------------------------------------------------------- bounded disk

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.core.records import Figure, one, select
+from benchmarks.core.quantities import Quantity as Q
+from benchmarks.core.records import Figure, ScenarioName as S, one, select
 from benchmarks.reporting.verdict import Evidence, Row
 from trainer.paths import PROJECT_ROOT
 
@@ -47,14 +48,14 @@ def choices(rows: list[Row], figures: list[Figure]) -> list[str]:
         out += [f"- {WHY[r.topic]} (row *{r.topic}*: {_cell(r, tracker)})" for r in won] or [
             f"- no row of this run's verdict favours {tracker}"]
     out += ["", "**Hybrid** (`--tracker both`: the same job once per tracker)", ""]
-    per_step = one(figures, quantity="hybrid_step_cost", style="tuned")
-    per_run = one(figures, quantity="hybrid_run_cost", style="tuned")
+    per_step = one(figures, quantity=Q.HYBRID_STEP_COST, style="tuned")
+    per_run = one(figures, quantity=Q.HYBRID_RUN_COST, style="tuned")
     m_won = [r.topic for r in rows if r.winner == "MLflow"]
     w_won = [r.topic for r in rows if r.winner == "W&B"]
     if m_won and w_won:
         out.append(f"- MLflow for what it wins here ({', '.join(m_won)}); W&B for what it wins "
                    f"({', '.join(w_won)}).")
-    alone = {t: one(figures, scenario="macro", quantity="per_step_overhead", tracker=t, style="tuned",
+    alone = {t: one(figures, scenario=S.MACRO, quantity=Q.PER_STEP_OVERHEAD, tracker=t, style="tuned",
                     family="metrics", system_metrics=False, scale=1.0) for t in ("mlflow", "wandb")}
     if per_step and per_run:
         vs = (f" (MLflow alone {alone['mlflow'].value:,.0f}, W&B alone {alone['wandb'].value:,.0f} µs per step)"
@@ -71,32 +72,32 @@ def choices(rows: list[Row], figures: list[Figure]) -> list[str]:
 def findings(rows: list[Row], ev: Evidence) -> list[str]:
     """At most MAX_FINDINGS lines, each naming its figure or count."""
     figs, out = ev.figures, []
-    m, w = (one(figs, scenario="macro", quantity="per_step_overhead", tracker=t, style="tuned", family="metrics",
+    m, w = (one(figs, scenario=S.MACRO, quantity=Q.PER_STEP_OVERHEAD, tracker=t, style="tuned", family="metrics",
                 system_metrics=False, scale=1.0) for t in ("mlflow", "wandb"))
     if m and w:
         overlap = m.low <= w.high and w.low <= m.high
         out.append(f"Logging costs the training loop {m.value:,.0f} µs (MLflow) and {w.value:,.0f} µs (W&B offline) "
                    f"per step in the tuned style; the intervals {'overlap' if overlap else 'do not overlap'} "
                    "(*per-step overhead, tuned*).")
-    mon = {f.tracker: f for f in select(figs, scenario="monitoring", style="tuned")}
+    mon = {f.tracker: f for f in select(figs, scenario=S.MONITORING, style="tuned")}
     if len(mon) == 2:
         out.append(f"A logged value is on the MLflow server {mon['mlflow'].value:,.0f} ms after the call (p50); "
                    f"offline W&B's file holds it after {mon['wandb'].value / 1e3:,.1f} s, written in blocks by its "
                    "local service (*log call to readable*).")
-    priv = {f.tracker: f for f in select(figs, scenario="privacy")}
+    priv = {f.tracker: f for f in select(figs, scenario=S.PRIVACY)}
     if "mlflow" in priv:
         f = priv["mlflow"]
         out.append(f"With its default settings MLflow's client made {int(f.value)} request(s) to hosts outside the "
                    f"stack ({f.detail.get('hosts', 'none')}); with the project's settings none "
                    "(*requests outside the stack, default settings*).")
-    staged = one(figs, scenario="storage", quantity="staged_artifact_bytes", tracker="wandb", subject="model",
+    staged = one(figs, scenario=S.STORAGE, quantity=Q.STAGED_ARTIFACT_BYTES, tracker="wandb", subject="model",
                  family="full")
     if staged:
         out.append(f"W&B stages the model artifact outside the run folder ({staged.value / 2**20:,.2f} MiB per run "
                    "in WANDB_DATA_DIR/artifacts/staging: the training checkpoint, weights and optimizer state); "
                    "counted, storage per run holds the model on both sides (*artifact files staged by the SDK*).")
-    lost = one(figs, scenario="load", quantity="points_lost", subject=None)
-    tried = one(figs, scenario="load", quantity="points_attempted", subject=None)
+    lost = one(figs, scenario=S.LOAD, quantity=Q.POINTS_LOST, subject=None)
+    tried = one(figs, scenario=S.LOAD, quantity=Q.POINTS_ATTEMPTED, subject=None)
     if lost and tried:
         out.append(f"{int(lost.scale or 0)} concurrent writers to one MLflow server lost {int(lost.value)} of "
                    f"{int(tried.value):,} points (*points lost*).")
@@ -105,8 +106,8 @@ def findings(rows: list[Row], ev: Evidence) -> list[str]:
         out.append("The smallest complete job takes " + " and ".join(
             f"{e['code_lines']} code lines, {len(e['sdk_functions'])} SDK functions ({name})"
             for name, e in (("MLflow", ex["mlflow"]), ("W&B", ex["wandb"]))) + " (*examples/*).")
-    proj = one(figs, quantity="job_overhead_projected", tracker="mlflow", style="tuned", family="metrics")
-    projw = one(figs, quantity="job_overhead_projected", tracker="wandb", style="tuned", family="metrics")
+    proj = one(figs, quantity=Q.JOB_OVERHEAD_PROJECTED, tracker="mlflow", style="tuned", family="metrics")
+    projw = one(figs, quantity=Q.JOB_OVERHEAD_PROJECTED, tracker="wandb", style="tuned", family="metrics")
     if proj and projw:
         out.append(f"On the seed's job ({int(proj.scale or 0)} steps at 256 px) tracking adds {proj.value:.2f}% "
                    f"(MLflow) and {projw.value:.2f}% (W&B), projected (*projected overhead of the seed's job*).")

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from benchmarks.core.records import Figure, Mode, one, select
+from benchmarks.core.quantities import Quantity as Q
+from benchmarks.core.records import Figure, Mode, ScenarioName as S, one, select
 
 RULE = ("**How a winner is picked.** Costs with a 95% interval (per-step overhead): the lower wins when the "
         "two intervals do not overlap, else tie. Latencies measured as distributions: the lower wins when its "
@@ -195,8 +196,8 @@ class Evidence:
 
 
 def setup_ease(ev: Evidence) -> Row:
-    start = ev.fig(scenario="setup", quantity="cold_start", subject="total")
-    m_first, w_first = ev.pair(scenario="setup", quantity="first_run", subject="total")
+    start = ev.fig(scenario=S.SETUP, quantity=Q.COLD_START, subject="total")
+    m_first, w_first = ev.pair(scenario=S.SETUP, quantity=Q.FIRST_RUN, subject="total")
     if start is None:
         return Row("Setup ease", "n/a", "n/a", _missing("stack start figure"))
     cites = [_fig(start, "stack cold start"), *(_fig(f, f"{_name(f)} SDK first run") for f in (m_first, w_first) if f),
@@ -212,7 +213,7 @@ def setup_ease(ev: Evidence) -> Row:
 
 
 def ui_ux(ev: Evidence) -> Row:
-    pages = select(ev.figures, scenario="query", quantity="ui_page_load", subject="run_charts")
+    pages = select(ev.figures, scenario=S.QUERY, quantity=Q.UI_PAGE_LOAD, subject="run_charts")
     page = max(pages, key=lambda f: f.scale or 0) if pages else None
     cites = ([_fig(page, "MLflow UI page load (headless browser)")] if page else []) + [_fact(DOCKER_FOR_WANDB)]
     m = (f"run charts page loads in {page.value / 1e3:.1f} s (p50, headless browser, {int(page.scale or 0)} runs "
@@ -224,7 +225,7 @@ def ui_ux(ev: Evidence) -> Row:
 
 def visualization(ev: Evidence) -> Row:
     from benchmarks.scenarios.visualization import KINDS, LABELS, SCREENSHOTS
-    rows = {t: {f.subject: f for f in select(ev.figures, quantity="visual_kinds", tracker=t)} for t in ("mlflow", "wandb")}
+    rows = {t: {f.subject: f for f in select(ev.figures, quantity=Q.VISUAL_KINDS, tracker=t)} for t in ("mlflow", "wandb")}
     if not all(rows.values()):
         return Row("Visualization", "n/a", "n/a", _missing("count of the kinds of view each tracker stored"))
 
@@ -245,7 +246,7 @@ def visualization(ev: Evidence) -> Row:
 
 
 def collaboration(ev: Evidence) -> Row:
-    lost = ev.fig(scenario="load", quantity="points_lost", subject=None)
+    lost = ev.fig(scenario=S.LOAD, quantity=Q.POINTS_LOST, subject=None)
     cites = [_test("tests/test_security.py::test_authenticated_mode_refuses_anonymous_requests"),
              _test("tests/test_reliability.py::test_eight_concurrent_writers_lose_nothing"),
              _test("tests/test_browser.py::test_each_ui_page_shows_its_content_and_is_timed"),
@@ -278,8 +279,8 @@ def tuning(ev: Evidence) -> Row:
 
 
 def privacy(ev: Evidence) -> Row:
-    m_def, w_def = ev.pair(scenario="privacy", quantity="other_host_requests")
-    m_hard, w_hard = ev.pair(scenario="api_calls", quantity="other_host_requests", style="tuned")
+    m_def, w_def = ev.pair(scenario=S.PRIVACY, quantity=Q.OTHER_HOST_REQUESTS)
+    m_hard, w_hard = ev.pair(scenario=S.API_CALLS, quantity=Q.OTHER_HOST_REQUESTS, style="tuned")
     cites = [_fig(f, f"{_name(f)}: requests outside the stack, {setting}")
              for f, setting in ((m_def, "default settings"), (w_def, "default settings"),
                                 (m_hard, "hardened settings"), (w_hard, "hardened settings")) if f]
@@ -308,7 +309,7 @@ def cost(ev: Evidence) -> Row:
     m, w = ev.facts("mlflow", "cost"), ev.facts("wandb", "cost")
     if not (m and w):
         return Row("Cost", "n/a", "n/a", _missing("documented cost facts"))
-    mem = select(ev.figures, quantity="service_memory")
+    mem = select(ev.figures, quantity=Q.SERVICE_MEMORY)
     cites = [_fact(m[0]), _fact(w[0]), *(_fig(f, f"memory of {f.subject} under load") for f in mem)]
     m_text = "no licence; the machines: " + (f"{sum(f.value for f in mem):,.0f} MiB RSS for the three services "
                                             "under load" if mem else "PostgreSQL, an S3 store, `mlflow server`")
@@ -334,10 +335,10 @@ def integration(ev: Evidence) -> Row:
 
 
 def monitoring(ev: Evidence) -> Row:
-    m, w = ev.pair(scenario="monitoring", quantity="visible_latency", style="tuned")
+    m, w = ev.pair(scenario=S.MONITORING, quantity=Q.VISIBLE_LATENCY, style="tuned")
     if not (m and w):
         return Row("Real-time monitoring", "n/a", "n/a", _missing("log-to-readable latency figures"))
-    others = [f for f in select(ev.figures, scenario="monitoring", tracker="mlflow") if f.style != "tuned"]
+    others = [f for f in select(ev.figures, scenario=S.MONITORING, tracker="mlflow") if f.style != "tuned"]
     m_text = f"tuned: {m.value:,.0f} ms p50, {m.detail['p95']:,.0f} ms p95 to the server's REST metric history"
     m_text += "".join(f"; {f.style}: {f.value:,.0f} ms p50" for f in others)
     w_text = (f"tuned: {w.value / 1e3:,.1f} s p50, {w.detail['p95'] / 1e3:,.1f} s p95 until the local .wandb file "
@@ -406,13 +407,25 @@ def versioning(ev: Evidence) -> Row:
     return Row("Model versioning", m, w, by_offer(True, True), tuple(cites))
 
 
-def overhead(ev: Evidence) -> Row:
-    m, w = ev.pair(scenario="macro", quantity="per_step_overhead", style="tuned", family="metrics",
+def per_step_pair(ev: Evidence) -> tuple[Figure | None, Figure | None, str]:
+    """The tuned per-step cost: from the step scenario (paired blocks in one process, lower figure, the
+    smallest image size) when it ran and its calibration held; else the macro scenario's whole-job figure."""
+    sizes = sorted({f.scale for f in select(ev.figures, scenario=S.STEP, quantity=Q.PER_STEP_COST)})
+    if sizes:
+        m, w = ev.pair(scenario=S.STEP, quantity=Q.PER_STEP_COST, style="tuned", subject="lower", scale=sizes[0])
+        if m and w and m.detail.get("valid") and w.detail.get("valid"):
+            return m, w, f"per optimizer step, paired blocks in one process at {sizes[0]:g} px (lower figure)"
+    m, w = ev.pair(scenario=S.MACRO, quantity=Q.PER_STEP_OVERHEAD, style="tuned", family="metrics",
                    system_metrics=False, scale=1.0)
+    return m, w, "per optimizer step, whole-job trials paired against an untracked job"
+
+
+def overhead(ev: Evidence) -> Row:
+    m, w, how = per_step_pair(ev)
     if not (m and w):
         return Row("Performance overhead", "n/a", "n/a", _missing("per-step overhead figures"))
-    m_run, w_run = ev.pair(scenario="macro", quantity="fixed_cost", style="tuned", family="full", subject="total")
-    both = ev.fig(scenario="macro", quantity="hybrid_step_cost", style="tuned")
+    m_run, w_run = ev.pair(scenario=S.MACRO, quantity=Q.FIXED_COST, style="tuned", family="full", subject="total")
+    both = ev.fig(scenario=S.MACRO, quantity=Q.HYBRID_STEP_COST, style="tuned")
 
     def cell(step: Figure, run: Figure | None) -> str:
         return f"tuned: {_ci(step, 'µs per step')}" + (f"; per run, full work: {_ci(run, 's', digits=',.2f')}"
@@ -421,15 +434,14 @@ def overhead(ev: Evidence) -> Row:
         (m, "MLflow per-step overhead, tuned"), (w, "W&B per-step overhead, tuned"),
         (m_run, "MLflow per-run cost, full work"), (w_run, "W&B per-run cost, full work"),
         (both, "hybrid per-step cost")) if f)
-    return Row("Performance overhead", cell(m, m_run), cell(w, w_run), by_interval(m, w), cites,
-               note="per optimizer step, paired against an untracked job")
+    return Row("Performance overhead", cell(m, m_run), cell(w, w_run), by_interval(m, w), cites, note=how)
 
 
 def storage(ev: Evidence) -> Row:
-    meta = ev.fig(scenario="storage", quantity="run_metadata_bytes", tracker="mlflow", subject="total", family="full")
-    bucket = ev.fig(scenario="storage", quantity="run_artifact_bytes", tracker="mlflow", subject="total", family="full")
-    folder = ev.fig(scenario="storage", quantity="run_folder_bytes", tracker="wandb", subject="with_media", family="full")
-    staged = ev.fig(scenario="storage", quantity="staged_artifact_bytes", tracker="wandb", subject="total",
+    meta = ev.fig(scenario=S.STORAGE, quantity=Q.RUN_METADATA_BYTES, tracker="mlflow", subject="total", family="full")
+    bucket = ev.fig(scenario=S.STORAGE, quantity=Q.RUN_ARTIFACT_BYTES, tracker="mlflow", subject="total", family="full")
+    folder = ev.fig(scenario=S.STORAGE, quantity=Q.RUN_FOLDER_BYTES, tracker="wandb", subject="with_media", family="full")
+    staged = ev.fig(scenario=S.STORAGE, quantity=Q.STAGED_ARTIFACT_BYTES, tracker="wandb", subject="total",
                     family="full")
     if not (meta and bucket and folder):
         return Row("Storage", "n/a", "n/a", _missing("per-run storage figures of the full-work job"))

@@ -143,16 +143,15 @@ def arms_for(stack_url: str, stack_login: tuple[str, str] | None, scratch_url: s
 def figures(samples: dict[str, list[float]], per_block: int, mode: str) -> list[Figure]:
     """The cost per request (paired, with its interval) and each arm's own time per request."""
     diff = paired_difference([s * 1e6 for s in samples["no login"]], [s * 1e6 for s in samples["login"]])
-    out = [Figure(ScenarioName.MICRO, Quantity.AUTH_COST, diff.value, diff.n, tracker=TrackerName.MLFLOW, subject="login",
-                  low=diff.low, high=diff.high, p=diff.p, mode=mode,
-                  label="mlflow: what the login costs per request (with minus without, paired rounds)",
-                  detail={"requests_per_block": per_block})]
+    out = [Figure.estimated(ScenarioName.MICRO, Quantity.AUTH_COST, diff, tracker=TrackerName.MLFLOW, subject="login",
+                            mode=mode, label="mlflow: what the login costs per request (with minus without, paired rounds)",
+                            detail={"requests_per_block": per_block})]
     for name, values in samples.items():
         s = summarize([v * 1e3 for v in values])
-        out.append(Figure(ScenarioName.MICRO, Quantity.REQUEST_TIME, s["mean"], s["n"], tracker=TrackerName.MLFLOW,
+        out.append(Figure(ScenarioName.MICRO, Quantity.REQUEST_TIME, s.mean, s.n, tracker=TrackerName.MLFLOW,
                           subject=name,
                           mode=mode, label=f"mlflow: one log-metric request, {name} (mean of round means)",
-                          detail={"stdev": s["stdev"], "requests_per_block": per_block}))
+                          detail={"stdev": s.stdev, "requests_per_block": per_block}))
     return out
 
 
