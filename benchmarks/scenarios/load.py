@@ -53,9 +53,9 @@ class LoadSize:
 
 
 NAME = ScenarioName.LOAD
-SIZES = {  # by profile name; the lead may move these into benchmarks/core/profiles.py
+SIZES = {  # by profile name
     "tiny": LoadSize(ks=(1, 2, 3), duration_s=0.5, values_per_step=5, async_steps=20, worker_counts=()),
-    "quick": LoadSize(ks=(1, 2, 4, 6, 8), duration_s=1.0, values_per_step=10, async_steps=20, worker_counts=(1, 2, 4),
+    "quick": LoadSize(ks=(1, 2, 4, 6, 8), duration_s=1.0, values_per_step=10, async_steps=20, worker_counts=(1, 2),
                       repeats=1),
     "full": LoadSize(ks=(1, 2, 4, 8, 16, 32), duration_s=10.0, values_per_step=10, async_steps=1000,
                      worker_counts=(1, 2, 4), repeats=3),
