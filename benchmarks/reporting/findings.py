@@ -8,7 +8,7 @@ from pathlib import Path
 
 from benchmarks.core.quantities import Quantity as Q
 from benchmarks.core.records import Figure, ScenarioName as S, one, select
-from benchmarks.reporting.verdict import Evidence, Row
+from benchmarks.reporting.verdict import Evidence, Row, per_step_pair
 from trainer.paths import PROJECT_ROOT
 
 DEFAULT_JOB = PROJECT_ROOT / "docs" / "default-job" / "metrics.json"
@@ -58,7 +58,8 @@ def choices(rows: list[Row], figures: list[Figure]) -> list[str]:
     alone = {t: one(figures, scenario=S.MACRO, quantity=Q.PER_STEP_OVERHEAD, tracker=t, style="tuned",
                     family="metrics", system_metrics=False, scale=1.0) for t in ("mlflow", "wandb")}
     if per_step and per_run:
-        vs = (f" (MLflow alone {alone['mlflow'].value:,.0f}, W&B alone {alone['wandb'].value:,.0f} µs per step)"
+        vs = (f" (MLflow alone {alone['mlflow'].value:,.0f}, W&B alone {alone['wandb'].value:,.0f} µs per step, "
+              "all three from the same whole-job trials)"
               if all(alone.values()) else "")
         out.append(f"- It costs the sum of both trackers: {per_step.value:,.0f} µs per step "
                    f"[{per_step.low:,.0f}, {per_step.high:,.0f}]{vs} and {per_run.value:.2f} s per run "
@@ -72,12 +73,11 @@ def choices(rows: list[Row], figures: list[Figure]) -> list[str]:
 def findings(rows: list[Row], ev: Evidence) -> list[str]:
     """At most MAX_FINDINGS lines, each naming its figure or count."""
     figs, out = ev.figures, []
-    m, w = (one(figs, scenario=S.MACRO, quantity=Q.PER_STEP_OVERHEAD, tracker=t, style="tuned", family="metrics",
-                system_metrics=False, scale=1.0) for t in ("mlflow", "wandb"))
+    m, w, how = per_step_pair(ev)
     if m and w:
         overlap = m.low <= w.high and w.low <= m.high
         out.append(f"Logging costs the training loop {m.value:,.0f} µs (MLflow) and {w.value:,.0f} µs (W&B offline) "
-                   f"per step in the tuned style; the intervals {'overlap' if overlap else 'do not overlap'} "
+                   f"per step in the tuned style, {how}; the intervals {'overlap' if overlap else 'do not overlap'} "
                    "(*per-step overhead, tuned*).")
     mon = {f.tracker: f for f in select(figs, scenario=S.MONITORING, style="tuned")}
     if len(mon) == 2:
