@@ -320,9 +320,9 @@ def hybrid_figures(ctx, rounds: Rounds, style: Style = Style.TUNED) -> list[Figu
     detail = {"derived": "--tracker both runs the job once per tracker: the sum of the two paired differences "
                          "per round", "mlflow_arm": m_arm.name, "wandb_arm": w_arm.name}
     mode = f"{ctx.mode.label('mlflow')} + {ctx.mode.label('wandb')}"
-    return [Figure(NAME, quantity, e.value, e.n, tracker=TrackerName.BOTH, style=style, family=Family.METRICS,
-                   system_metrics=False, low=e.low, high=e.high, mode=mode, indicative=e.n < 10,
-                   label=f"hybrid (MLflow and W&B, {style}): {words}", detail=detail)
+    return [Figure.estimated(NAME, quantity, e, tracker=TrackerName.BOTH, style=style, family=Family.METRICS,
+                             system_metrics=False, mode=mode,
+                             label=f"hybrid (MLflow and W&B, {style}): {words}", detail=detail)
             for e, quantity, words in ((step, Quantity.HYBRID_STEP_COST, "extra µs per optimizer step"),
                                        (run_cost, Quantity.HYBRID_RUN_COST,
                                         "extra seconds per run (start, report, finish)"))]
