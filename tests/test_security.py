@@ -129,6 +129,8 @@ def test_wrong_or_missing_credentials_stop_the_trainer_before_training(password,
                                                                       tmp_path, monkeypatch, capsys):
     from trainer.cli import main
     s = auth_stack.settings
+    # the user's own stack (.stack/client.env, after `make up`) must not fill in the password the test removed
+    monkeypatch.setattr("trainer.trackers.location.CLIENT_ENV", tmp_path / "no-client.env")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", s.mlflow_url)
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", s.mlflow_admin_user)
     if password:
