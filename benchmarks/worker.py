@@ -200,6 +200,7 @@ def task_step_blocks(spec: StepBlocksSpec) -> StepBlocksResult:
     logger = open_logger(spec)  # first: a planted arm pinned to one core pins torch's threads too
     step = training_steps(spec)
     samples = run_blocks(step, logger, block_steps=spec.block_steps, warmup_pairs=spec.warmup_pairs,
+                         rewarm_steps=spec.rewarm_steps,
                          schedule=block_schedule(spec.warmup_pairs + spec.pairs, spec.seed))
     logger.finish()
     return StepBlocksResult(samples.block_steps, samples.plain_s, samples.logged_s, samples.plain_drain_s,

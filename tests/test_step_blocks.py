@@ -84,6 +84,58 @@ def test_the_drain_separates_the_two_figures():
     assert not covers(cost.lower, 450)
 
 
+class ColdAfterDrain(FakeMachine):
+    """A machine whose first step after a logged block's drain pays `cold_s` more: the drain's request
+    left the caches cold."""
+
+    def __init__(self, cold_s: float, **kw):
+        super().__init__(**kw)
+        self.cold_s, self.cold = cold_s, False
+
+    def step(self, n: int) -> float:
+        if self.cold:
+            self.now += self.cold_s
+            self.cold = False
+        return super().step(n)
+
+
+class SendingLogger(FakeLogger):
+    def drain(self):
+        self.machine.cold = self.machine.cold or self.pending > 0
+        super().drain()
+
+
+@pytest.mark.parametrize("rewarm", [0, 1])
+def test_rewarm_steps_keep_a_drains_cold_caches_out_of_the_next_block(rewarm):
+    """Without the untimed step after each drain, the block after a logged one pays for the drain's cold
+    caches, and logging looks cheaper than its planted 100 µs; with it, the planted value is recovered."""
+    m = ColdAfterDrain(cold_s=0.002, noise_s=20e-6)
+    samples = run_blocks(m.step, SendingLogger(m, 100e-6), block_steps=2, schedule=block_schedule(PAIRS + 2, seed=5),
+                         warmup_pairs=2, rewarm_steps=rewarm, clock=m.clock)
+    lower = step_cost(samples).lower
+    assert covers(lower, 100) is bool(rewarm), lower
+    if not rewarm:
+        assert lower.high < 0  # the bias is larger than the cost itself
+
+
+def test_the_background_calibration_is_checked_by_the_bracket_of_both_figures():
+    """busy arms: the lower interval must cover the planted value; the background arm: the span from the
+    lower interval's low end to the upper's high end. A bracket that misses fails the check."""
+    from benchmarks.core.stats import Estimate
+    from benchmarks.scenarios.planted import BY_NAME
+    from benchmarks.scenarios.step import Check
+    from benchmarks.scenarios.step_blocks import StepCost
+    est = lambda v, hw: Estimate(v, v - hw, v + hw, None, 30)
+    background = BY_NAME["background-300"]
+    assert Check(background, StepCost(est(200, 20), est(340, 20))).passed       # 300 in [180, 360]
+    assert not Check(background, StepCost(est(100, 20), est(250, 20))).passed   # [80, 270]: missed
+    assert not Check(background, StepCost(est(350, 20), est(400, 20))).passed   # [330, 420]: missed
+    busy = BY_NAME["busy-100"]
+    assert Check(busy, StepCost(est(110, 20), est(500, 20))).passed
+    assert not Check(busy, StepCost(est(160, 20), est(160, 20))).passed
+    assert not Check(busy, None).passed and "failed" in Check(busy, None).describe()
+
+
 def test_a_schedule_without_pairs_is_refused():
     m = FakeMachine()
     with pytest.raises(ValueError, match="no pairs"):

@@ -196,6 +196,7 @@ class StepBlocksSpec(TrialSpec):
     cache_dir: str
     experiment: str
     out_dir: str
+    rewarm_steps: int = 0           # untimed steps after every block's drain (benchmarks.scenarios.step_blocks)
     torch_threads: int = 1          # one: a contended core's thread barrier would swamp the effect
 
 

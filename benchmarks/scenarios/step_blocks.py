@@ -5,7 +5,11 @@ and cancels in their difference.
 
 After every block (logged or not) the logger is drained outside the block's clock, and
 that drain is timed too: nothing a logged block left to a background sender runs into the
-next block. Two figures per arm bracket the truth:
+next block. Then `rewarm_steps` untimed, unlogged steps run after every block alike: a drain
+that sent a request leaves the caches cold, and without them the block after it (the plain
+one half the time) would pay for that and make logging look cheaper than it is. Blocks are
+short (a few steps) because this machine's speed drifts within a second: the shorter the
+pair, the more of that drift cancels in its difference. Two figures per arm bracket the truth:
 
 - lower: the logged block alone, minus its plain partner, per step: what the training
   thread pays while a spare core takes the background work;
@@ -54,7 +58,8 @@ class BlockSamples:
 
 
 def run_blocks(step: Callable[[int], Any], logger: StepLogger, *, block_steps: int, schedule: Sequence[bool],
-               warmup_pairs: int = 0, clock: Callable[[], float] = time.perf_counter) -> BlockSamples:
+               warmup_pairs: int = 0, rewarm_steps: int = 0,
+               clock: Callable[[], float] = time.perf_counter) -> BlockSamples:
     """Run the blocks of `schedule` (True: logged) in order; `step(n)` does optimizer step n and
     returns what is logged for it. The k-th logged block is paired with the k-th plain one (with
     `block_schedule` they are neighbours); the first `warmup_pairs` pairs are run and not kept."""
@@ -73,6 +78,9 @@ def run_blocks(step: Callable[[int], Any], logger: StepLogger, *, block_steps: i
         t1 = clock()
         logger.drain()  # outside the block: nothing it left runs into the next one
         times[logged].append((position, t1 - t0, clock() - t1))
+        for _ in range(rewarm_steps):  # off the clock, after both kinds of block
+            steps += 1
+            step(steps)
     for (at, logged, logged_drain), (plain_at, plain, plain_drain) in list(zip(times[True], times[False]))[warmup_pairs:]:
         samples.logged_s.append(logged)
         samples.logged_drain_s.append(logged_drain)
