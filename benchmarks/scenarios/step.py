@@ -15,7 +15,7 @@ from benchmarks.context import TrialError
 from benchmarks.core.quantities import Quantity
 from benchmarks.core.records import Figure, ScenarioName, ScenarioResult, StepBlocksResult, StepBlocksSpec, select
 from benchmarks.reporting import plots
-from benchmarks.scenarios.planted import CALIBRATIONS, Bound, Calibration
+from benchmarks.scenarios.planted import CALIBRATIONS, REFILL_ALLOWANCE, Bound, Calibration
 from benchmarks.scenarios.protocol import Scenario
 from benchmarks.scenarios.step_blocks import BlockSamples, StepCost, covers, step_cost
 from benchmarks.scenarios.step_logging import CALIBRATION
@@ -105,7 +105,9 @@ class Check:
 
     @property
     def passed(self) -> bool:
-        return self.span is not None and self.span[0] <= self.calibration.planted_us <= self.span[1]
+        """The span reaches the planted value and starts no higher than the refill allowance above it."""
+        planted = self.calibration.planted_us
+        return self.span is not None and self.span[0] <= planted * (1 + REFILL_ALLOWANCE) and self.span[1] >= planted
 
     def describe(self) -> str:
         c = self.calibration
@@ -116,7 +118,7 @@ class Check:
                             for e in [getattr(self.cost, b.value)])
         verdict = "covers" if self.passed else "MISSES"
         return (f"{c.name} ({c.description}): {c.what_covers}, [{low:,.0f}, {high:,.0f}] µs, {verdict} the planted "
-                f"{c.planted_us:g} µs ({figures} µs)")
+                f"{c.planted_us:g} µs, or up to {REFILL_ALLOWANCE:.0%} above it for the caches' refill ({figures} µs)")
 
 
 def run(ctx) -> ScenarioResult:
