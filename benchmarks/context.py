@@ -12,6 +12,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -134,6 +135,7 @@ class Context:
     pool: TrialPool | None = None
     log: list[str] = field(default_factory=list)
     keep_checkpoints: bool = False  # --keep-checkpoints: else a trial's best.pt/last.pt go once it is checked
+    earlier: dict[str, Any] = field(default_factory=dict)  # scenario name -> its ScenarioResult, as they finish
 
     @property
     def experiment(self) -> str:

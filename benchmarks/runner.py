@@ -95,6 +95,7 @@ def run_scenarios(ctx: Context, names: list[str], suite: dict, estimated: float)
                 traceback.print_exc(file=sys.stderr)
                 result = ScenarioResult.failed(f"{type(e).__name__}: {e}")
             suite["scenarios"][name] = results.as_jsonable(result.to_dict())
+            ctx.earlier[name] = result  # a later scenario may build on it (macro's projection on the step scenario)
             bar.update(max(0.0, start + SCENARIOS[name].weight(ctx.profile) - bar.n))  # keep the ETA honest
             ctx.step(f"done in {time.perf_counter() - t_scenario:.0f} s ({result.status})")
 

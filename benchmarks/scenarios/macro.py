@@ -229,19 +229,45 @@ FORMULA = "overhead % = (F + d x S) / (t x S) x 100, F fixed per-run seconds, d 
           "t the untracked step time, S optimizer steps"
 
 
+def step_scenario_cost(ctx, tracker: str) -> tuple[Estimate, str] | None:
+    """The step scenario's tuned per-step cost in seconds (its lower figure: the training thread's own cost)
+    at the largest image size it measured, with where it came from; None when that scenario did not run in
+    this benchmark or its calibration failed."""
+    sc = ctx.earlier.get(ScenarioName.STEP)
+    figs = [f for f in select(sc.figures if sc else [], quantity=Quantity.PER_STEP_COST, tracker=tracker,
+                              style=Style.TUNED, subject="lower") if f.detail.get("valid")]
+    if not figs:
+        return None
+    by_size = sorted(figs, key=lambda f: f.scale)
+    f = by_size[-1]
+    sizes = ", ".join(f"{g.value:,.0f} [{g.low:,.0f}, {g.high:,.0f}] µs at {g.scale:g} px" for g in by_size)
+    return (Estimate(f.value / 1e6, f.low / 1e6, f.high / 1e6, None, f.n),
+            f"the step scenario's tuned per-step cost at {f.scale:g} px, lower figure: the training thread's own "
+            f"cost, what a background sender takes from a spare core not in it ({sizes}, this run)")
+
+
 def projections(ctx, rounds: Rounds, probe_s: list[float], train_images: int) -> list[Figure]:
     """The model applied to the seed's job: S = epochs x ceil(train images / batch). The seed's job logs files
-    and the model, so F is the full-work arm's fixed cost; t is the probe's mean step time with its interval."""
+    and the model, so F is the full-work arm's fixed cost; t is the probe's mean step time with its interval;
+    d is the step scenario's per-step cost when it ran with its calibration held (paired blocks resolve it to
+    about 100 µs), else the macro rounds' whole-job figure."""
     p = ctx.profile
     steps = p.seed_epochs * math.ceil(train_images / p.batch_size)
     step = mean_interval(probe_s)
-    assumption = (f"assumes the per-step cost measured at {p.image_size} px holds at {p.seed_image_size} px "
-                  "(logging does not depend on image size; not measured here)")
     out = []
     for arm in metric_arms(p)[1:]:
         model = model_for(rounds, arm, Arm(arm.tracker, Style.TUNED, family=Family.FULL))
         if model is None:
             continue
+        measured = step_scenario_cost(ctx, arm.tracker) if arm.style == Style.TUNED else None
+        if measured:
+            model, d_origin = Model(model.fixed_s, measured[0]), measured[1]
+            assumption = (f"d from the step scenario at {max(p.step_image_sizes)} px, below the seed's "
+                          f"{p.seed_image_size} px")
+        else:
+            d_origin = f"{arm.name} vs none, whole-job loop time per step, macro rounds at {p.image_size} px"
+            assumption = (f"assumes the per-step cost measured at {p.image_size} px holds at {p.seed_image_size} px "
+                          "(logging does not depend on image size; not measured here)")
         value, low, high = model.pct(steps, step)
         out.append(Figure(NAME, Quantity.JOB_OVERHEAD_PROJECTED, value, model.per_step_s.n, tracker=arm.tracker,
                           style=arm.style, family=arm.family, subject=arm.name, scale=float(steps), low=low, high=high,
@@ -253,7 +279,8 @@ def projections(ctx, rounds: Rounds, probe_s: list[float], train_images: int) ->
                                   f"probe: {len(probe_s)} untracked steps at {p.probe_image_size} px on "
                                   f"{ctx.mode.device.upper()}, this run (mean, t-interval)",
                                   "fixed_s": model.fixed_s.value, "fixed_s_origin": "tuned full-work arm vs none",
-                                  "per_step_s": model.per_step_s.value, "assumption": assumption,
+                                  "per_step_s": model.per_step_s.value, "per_step_s_origin": d_origin,
+                                  "assumption": assumption,
                                   "note": "training steps only: validation and test evaluation are not in t x S, "
                                           "so this is an upper bound"}))
     return out
