@@ -33,7 +33,7 @@ EST_STEP_FIXED_S = 0.004
 EST_STEP_S_PER_IMAGE_32PX = 0.0015
 EST_NAIVE_MLFLOW_CALL_S = 0.025
 EST_DRAIN_S = {"calibration": 0.0, "mlflow": 0.021, "wandb": 0.0015}
-EST_START_S = {"calibration": 4.0, "mlflow": 8.0, "wandb": 6.0}
+EST_START_S = {"calibration": 2.0, "mlflow": 4.0, "wandb": 3.0}
 
 
 @dataclass(frozen=True)
