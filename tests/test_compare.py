@@ -11,7 +11,7 @@ import pytest
 from benchmarks.core.quantities import Check, Quantity
 from benchmarks.core.records import Family, Figure, ScenarioName, ScenarioResult
 from benchmarks.core.results import SCHEMA_VERSION, validate
-from benchmarks.core.stats import mean_interval
+from benchmarks.core.stats import mean_interval, median_interval
 from benchmarks.reporting.compare import judge
 from trainer.paths import PROJECT_ROOT
 from trainer.vocab import Style, TrackerName
@@ -159,3 +159,23 @@ def test_compare_of_a_missing_folder_is_one_clear_line(tmp_path):
     a = write_run(tmp_path / "a", "run-a", base_figures())
     out = run_compare(a, tmp_path / "nowhere")
     assert out.returncode == 2 and "Traceback" not in out.stderr and "nowhere" in out.stderr
+
+
+def latency(samples) -> Figure:
+    """A query's p50 latency: the median of its repeats with the order-statistic interval."""
+    return Figure.estimated(ScenarioName.QUERY, Quantity.LATENCY, median_interval(samples),
+                            tracker=TrackerName.MLFLOW, subject="list_runs", scale=1000.0, mode=MODE)
+
+
+def test_medians_are_tested_on_their_samples_with_a_rank_test():
+    # two runs' repeats of a ~1 s query that spread from 0.8 to 1.8 s: their p50s lie 33 % apart, beyond
+    # the 25 % margin, but the samples do not tell the runs apart; a real doubling is found
+    a = latency([937, 1078, 1003, 1144, 987, 820, 1010, 950, 1090, 1200])
+    b = latency([1321, 1361, 1014, 1333, 1794, 960, 1390, 880, 1340, 1100])
+    (row,) = judge([a], [b], required=True)
+    from scipy import stats
+    assert row.check == Check.TEST and row.p == pytest.approx(stats.mannwhitneyu(a.samples, b.samples).pvalue)
+    assert not row.differs
+    slow = latency([2 * x for x in a.samples])
+    (row,) = judge([a], [slow], required=True)
+    assert row.differs and row.why == "significant and beyond the margin"

@@ -75,7 +75,7 @@ PROFILES = {
                      image_size=48, epochs=2, batch_size=32, macro_styles=("tuned",),
                      macro_rounds=10, macro_warmup=1, extra_rounds=2, long_factor=4, probe_image_size=256, probe_steps=5, probe_warmup=2,
                      seed_epochs=50, seed_image_size=256, storage_values=20000, query_run_counts=(10, 100, 1000),
-                     query_repeats=6, query_steps=20, ui_repeats=1, load_writers=4, load_points=5000, load_batch=100),
+                     query_repeats=10, query_steps=20, ui_repeats=1, load_writers=4, load_points=5000, load_batch=100),
     "full": Profile("full", setup_repeats=3, first_run_repeats=5, micro_calls=10000, micro_warmup=500,
                     micro_values=1, step_image_sizes=(64, 256), step_batch_size=32, step_block_steps=4,
                     step_pairs=400, step_naive_pairs=100, step_warmup_pairs=5, step_rewarm_steps=1,

@@ -138,8 +138,8 @@ class Quantity(StrEnum):
     SERVER_VOLUME_BYTES_PER_RUN = ("server_volume_bytes_per_run", "bytes", "W&B server volume bytes per run",
                                    Better.LOWER, Check.MARGIN, BYTES)
     # query
-    LATENCY = ("latency", "ms", "REST call latency (p50)", Better.LOWER, Check.MARGIN, LATENCY)
-    UI_PAGE_LOAD = ("ui_page_load", "ms", "UI page load in a headless browser (p50)", Better.LOWER, Check.MARGIN, PAGE)
+    LATENCY = ("latency", "ms", "REST call latency (p50)", Better.LOWER, Check.TEST, LATENCY)
+    UI_PAGE_LOAD = ("ui_page_load", "ms", "UI page load in a headless browser (p50)", Better.LOWER, Check.TEST, PAGE)
     # load
     POINTS_PER_S = ("points_per_s", "points/s", "concurrent writers: points/s at the highest K", Better.HIGHER,
                     Check.MARGIN, THROUGHPUT)

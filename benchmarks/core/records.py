@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from enum import StrEnum
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Iterable
 
 from benchmarks.core.quantities import Quantity
-from benchmarks.core.stats import ALPHA, Estimate, Interval, interval, test_space
+from benchmarks.core.stats import ALPHA, Estimate, Interval, interval, two_run_p
 from trainer.vocab import Style, TrackerName
 
 
@@ -364,8 +365,9 @@ class Figure:
     @classmethod
     def estimated(cls, scenario: ScenarioName, quantity: Quantity, est: Estimate, **fields: Any) -> "Figure":
         """A figure whose value and interval are `est`, with the samples they come from."""
-        return cls(scenario, quantity, est.value, est.n, low=est.low if est.n > 1 else None,
-                   high=est.high if est.n > 1 else None, p=est.p, samples=list(est.samples), interval=est.method,
+        bounded = est.n > 1 and not (math.isnan(est.low) or math.isnan(est.high))
+        return cls(scenario, quantity, est.value, est.n, low=est.low if bounded else None,
+                   high=est.high if bounded else None, p=est.p, samples=list(est.samples), interval=est.method,
                    indicative=est.n < 10, **fields)
 
     @property
@@ -373,8 +375,9 @@ class Figure:
         """Two runs' samples of this figure can be tested against each other."""
         return bool(self.interval and self.interval.from_samples and self.samples and len(self.samples) > 1)
 
-    def sample_space(self):
-        return test_space(self.interval, self.samples)
+    def p_against(self, other: "Figure") -> float:
+        """Two-sided p that `other` (the same figure of another run) measured the same thing."""
+        return two_run_p(self.interval, self.samples, other.samples)
 
     def recomputed(self) -> Estimate:
         """Value and interval from the stored samples alone (what `compare` and a reader can check)."""

@@ -49,11 +49,12 @@ class Interval(StrEnum):
     LOG_RATIO_T = "log_ratio_t"  # samples are per-round overhead %; t-interval of mean log(1 + s/100), mapped back
     FIT = "fit"                  # a fitted model's delta-method interval; the samples are the fit's inputs
     PROJECTION = "projection"    # a model applied to a job that was not run; combines other figures' intervals
+    MEDIAN = "median"            # the samples' median (p50) with its distribution-free order-statistic interval
 
     @property
     def from_samples(self) -> bool:
         """The interval is recomputed from the samples alone (and two runs' samples can be tested)."""
-        return self in (Interval.MEAN_T, Interval.LOG_RATIO_T)
+        return self in (Interval.MEAN_T, Interval.LOG_RATIO_T, Interval.MEDIAN)
 
 
 
@@ -148,8 +149,20 @@ def test_space(method: Interval, samples: Sequence[float]) -> np.ndarray:
     return np.log1p(s / 100) if method == Interval.LOG_RATIO_T else s
 
 
+def median_interval(samples: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
+    """The median with the order-statistic interval that covers it at `confidence` whatever the
+    distribution (a binomial count of samples below it: scipy's quantile_test). Below 6 samples no
+    two order statistics reach 95 %: the bounds are nan and the figure has no interval."""
+    x = np.asarray(samples, float)
+    ci = sps.quantile_test(x, q=float(np.median(x)), p=0.5).confidence_interval(confidence)
+    return Estimate(float(np.median(x)), float(ci.low), float(ci.high), None, int(x.size),
+                    tuple(float(v) for v in x), Interval.MEDIAN)
+
+
 def interval(method: Interval, samples: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
     """The figure's value, interval and p-value from its samples alone."""
+    if method == Interval.MEDIAN:
+        return median_interval(samples, confidence)
     e = mean_interval(test_space(method, samples), confidence)
     if method == Interval.LOG_RATIO_T:
         pct = lambda x: float(np.expm1(x)) * 100  # noqa: E731
@@ -157,6 +170,15 @@ def interval(method: Interval, samples: Sequence[float], confidence: float = CON
     if method != Interval.MEAN_T:
         raise ValueError(f"a {method} interval is not computed from its samples alone")
     return e
+
+
+def two_run_p(method: Interval, a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p of 'the two runs measured the same' for the statistic the interval describes:
+    Welch's t for means (on the interval's scale), Mann-Whitney U for medians."""
+    if method == Interval.MEDIAN:
+        x, y = np.asarray(a, float), np.asarray(b, float)
+        return 1.0 if np.array_equal(np.sort(x), np.sort(y)) else float(sps.mannwhitneyu(x, y).pvalue)
+    return welch_p(test_space(method, a), test_space(method, b))
 
 
 def welch_p(a: Sequence[float], b: Sequence[float]) -> float:

@@ -9,7 +9,8 @@ The rule, in order:
 3. Exit 1 when a count the same job must repeat exactly differs, in any figure (points lost, values
    logged, requests to hosts outside the stack: quantities whose check is `equal`).
 4. Exit 1 when a headline figure with samples in both runs differs after Holm's correction across all
-   tested headline figures (Welch's t on the two runs' samples) AND by more than its quantity's
+   tested headline figures (Welch's t on the two runs' samples for a mean, Mann-Whitney U for a
+   median) AND by more than its quantity's
    practical margin (`benchmarks.core.quantities`). Within-run intervals leave out run-to-run variation,
    so a significant difference alone is not a disagreement; the margin says what a user calls the same.
 5. Exit 1 when a headline figure without samples (one value per run) differs by more than its margin.
@@ -23,7 +24,7 @@ from typing import Iterable
 
 from benchmarks.core.quantities import Check
 from benchmarks.core.records import Figure, FigureKey
-from benchmarks.core.stats import ALPHA, holm, welch_p
+from benchmarks.core.stats import ALPHA, Interval, holm
 from benchmarks.reporting.headline import headline_figures
 from trainer.errors import UserError
 
@@ -37,7 +38,7 @@ class Row:
     a: Figure | None
     b: Figure | None
     check: Check             # how it was judged (`test` falls back to `margin` without samples in both runs)
-    p: float | None = None   # Welch's t on the two runs' samples
+    p: float | None = None   # the two runs' samples tested against each other (Welch's t, or Mann-Whitney U)
     p_holm: float | None = None
     differs: bool = False
     why: str = ""
@@ -81,7 +82,7 @@ def _judge_one(fa: Figure, fb: Figure) -> Row:
         same = fa.value == fb.value
         return Row(label(fa), fa, fb, Check.EQUAL, differs=not same, why="" if same else "a count that must be equal")
     if q.check == Check.TEST and fa.testable and fb.testable:
-        return Row(label(fa), fa, fb, Check.TEST, p=welch_p(fa.sample_space(), fb.sample_space()))
+        return Row(label(fa), fa, fb, Check.TEST, p=fa.p_against(fb))
     within = fa.value is not None and fb.value is not None and q.margin.allows(fa.value, fb.value)
     return Row(label(fa), fa, fb, Check.MARGIN, differs=not within, why="" if within else "beyond the margin")
 
@@ -150,7 +151,8 @@ def _value(f: Figure | None) -> str:
 
 def _how(r: Row) -> str:
     if r.check == Check.TEST:
-        return f"Welch p {r.p:.3g}, Holm {r.p_holm:.3g}" if r.p_holm is not None else "Welch"
+        test = "Mann-Whitney" if r.a.interval == Interval.MEDIAN else "Welch"
+        return f"{test} p {r.p:.3g}, Holm {r.p_holm:.3g}" if r.p_holm is not None else test
     q = (r.a or r.b).quantity
     if r.check == Check.MARGIN:
         m = q.margin

@@ -55,7 +55,7 @@ class LoadSize:
 NAME = ScenarioName.LOAD
 SIZES = {  # by profile name
     "tiny": LoadSize(ks=(1, 2, 3), duration_s=0.5, values_per_step=5, async_steps=20, worker_counts=()),
-    "quick": LoadSize(ks=(1, 2, 4, 6, 8), duration_s=3.0, values_per_step=10, async_steps=20, worker_counts=(1, 2),
+    "quick": LoadSize(ks=(1, 2, 4, 8, 12), duration_s=3.0, values_per_step=10, async_steps=20, worker_counts=(1, 2),
                       repeats=1),
     "full": LoadSize(ks=(1, 2, 4, 8, 16, 32), duration_s=10.0, values_per_step=10, async_steps=1000,
                      worker_counts=(1, 2, 4), repeats=3),

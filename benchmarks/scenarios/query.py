@@ -23,7 +23,7 @@ from benchmarks.reporting import plots
 from benchmarks.scenarios import wandb_server
 from benchmarks.scenarios.protocol import Scenario
 from benchmarks.core.records import ScenarioName, select, Figure, ScenarioResult
-from benchmarks.core.stats import summarize
+from benchmarks.core.stats import median_interval, summarize
 from trainer.vocab import TrackerName
 
 NAME = ScenarioName.QUERY
@@ -72,11 +72,12 @@ def spread(run_ids: list[str], seed: int = 0):
 
 def ui_figure(ctx, t: PageTiming) -> Figure:
     """A page's load time in headless Chromium, navigation start to its content shown (p50)."""
-    ms = sorted(x * 1000 for x in t.samples_s)
-    return Figure(NAME, Quantity.UI_PAGE_LOAD, t.p50_s * 1000, len(ms), tracker=TrackerName.MLFLOW, subject=t.page,
-                  scale=float(t.n_runs), mode=ctx.mode.label(TrackerName.MLFLOW), indicative=len(ms) < 10,
-                  label=f"MLflow UI {t.page.replace('_', ' ')} in headless Chromium, {t.n_runs} runs stored (p50)",
-                  detail={"p95": t.p95_s * 1000, "samples_ms": [round(x, 1) for x in ms]})
+    ms = [x * 1000 for x in t.samples_s]
+    return Figure.estimated(NAME, Quantity.UI_PAGE_LOAD, median_interval(ms), tracker=TrackerName.MLFLOW,
+                            subject=t.page, scale=float(t.n_runs), mode=ctx.mode.label(TrackerName.MLFLOW),
+                            label=f"MLflow UI {t.page.replace('_', ' ')} in headless Chromium, {t.n_runs} runs "
+                                  "stored (p50)",
+                            detail={"p95": t.p95_s * 1000})
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -127,10 +128,11 @@ def run(ctx) -> ScenarioResult:
                 ctx.step(f"{count} runs: {op}")
                 ms = timed(ops[op], p.query_repeats)
                 s = summarize(ms)
-                figures.append(Figure(NAME, Quantity.LATENCY, s.p50, s.n, tracker=TrackerName.MLFLOW, subject=op,
-                                      scale=float(count), mode=ctx.mode.label(TrackerName.MLFLOW),
-                                      label=f"MLflow {op.replace('_', ' ')} with {count} runs stored (p50)",
-                                      detail={"p95": s.p95, "mean": s.mean}, samples=[float(x) for x in ms]))
+                figures.append(Figure.estimated(
+                    NAME, Quantity.LATENCY, median_interval(ms), tracker=TrackerName.MLFLOW, subject=op,
+                    scale=float(count), mode=ctx.mode.label(TrackerName.MLFLOW),
+                    label=f"MLflow {op.replace('_', ' ')} with {count} runs stored (p50)",
+                    detail={"p95": s.p95, "mean": s.mean}))
                 series[op].append({"runs": count, "p50": s.p50, "p95": s.p95})
                 ctx.advance(p.query_repeats / 20)
             ctx.step(f"{count} runs: the UI in a browser")
