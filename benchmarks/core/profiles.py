@@ -21,7 +21,8 @@ class Profile:
     step_image_sizes: tuple[int, ...]   # tuned and deferred at each; naive and calibration at the first
     step_batch_size: int
     step_block_steps: int       # optimizer steps per block
-    step_pairs: int             # measured pairs of blocks (logged, plain) per arm
+    step_pairs: tuple[int, ...]  # measured pairs of blocks (logged, plain) per arm, by image size (calibrations:
+    #                              the first size's count, the resolution they check)
     step_naive_pairs: int       # the same for the naive arms, whose cost is milliseconds, not 100 µs
     step_warmup_pairs: int      # pairs run first and discarded
     step_rewarm_steps: int      # untimed steps after each block's drain, so every block starts warm
@@ -62,7 +63,7 @@ class Profile:
 
 PROFILES = {
     "tiny": Profile("tiny", setup_repeats=1, first_run_repeats=1, micro_calls=50, micro_warmup=5, micro_values=1,
-                    step_image_sizes=(32,), step_batch_size=8, step_block_steps=2, step_pairs=4, step_naive_pairs=4,
+                    step_image_sizes=(32,), step_batch_size=8, step_block_steps=2, step_pairs=(4,), step_naive_pairs=4,
                     step_warmup_pairs=1, step_rewarm_steps=1,
                     image_size=32, epochs=1, batch_size=32, macro_styles=("naive", "tuned", "deferred"),
                     macro_rounds=2, macro_warmup=0, extra_rounds=1,
@@ -71,14 +72,14 @@ PROFILES = {
                     load_writers=2, load_points=100, load_batch=50),
     "quick": Profile("quick", setup_repeats=1, first_run_repeats=1, micro_calls=400, micro_warmup=50,
                      micro_values=1, step_image_sizes=(32, 64), step_batch_size=1, step_block_steps=2,
-                     step_pairs=250, step_naive_pairs=40, step_warmup_pairs=2, step_rewarm_steps=1,
+                     step_pairs=(450, 250), step_naive_pairs=40, step_warmup_pairs=2, step_rewarm_steps=1,
                      image_size=48, epochs=2, batch_size=32, macro_styles=("tuned",),
                      macro_rounds=10, macro_warmup=1, extra_rounds=2, long_factor=4, probe_image_size=256, probe_steps=5, probe_warmup=2,
                      seed_epochs=50, seed_image_size=256, storage_values=20000, query_run_counts=(10, 100, 1000),
                      query_repeats=10, query_steps=20, ui_repeats=1, load_writers=4, load_points=5000, load_batch=100),
     "full": Profile("full", setup_repeats=3, first_run_repeats=5, micro_calls=10000, micro_warmup=500,
                     micro_values=1, step_image_sizes=(64, 256), step_batch_size=32, step_block_steps=4,
-                    step_pairs=400, step_naive_pairs=100, step_warmup_pairs=5, step_rewarm_steps=1,
+                    step_pairs=(400, 400), step_naive_pairs=100, step_warmup_pairs=5, step_rewarm_steps=1,
                     image_size=256, epochs=50, batch_size=32, macro_styles=("naive", "tuned", "deferred"),
                     macro_rounds=10, macro_warmup=1,
                     extra_rounds=10, long_factor=4, probe_image_size=256, probe_steps=20, probe_warmup=5,

@@ -44,11 +44,11 @@ NAME = ScenarioName.MACRO
 FIXED_PHASES = tuple(p for p in PHASES if p != "loop")
 ORDER_SEED = 20261127
 # Seconds per trial on the project's 2-core machine (native stack, real data), from the measured
-# run quick1 (2026-11-27): the loop, and everything else a trial costs (fork, data, phases, exit).
+# quick runs of 2026-11-29: the loop, and everything else a trial costs (fork, data, phases, exit).
 # Only used to plan the progress bar and the time estimate.
 EST_LOOP_S_PER_EPOCH_64PX = 0.8
-EST_FIXED_S = {TrackerName.NONE: 1.9, TrackerName.MLFLOW: 2.6, TrackerName.WANDB: 3.2}
-EST_FULL_EXTRA_S = 2.5
+EST_FIXED_S = {TrackerName.NONE: 1.4, TrackerName.MLFLOW: 1.7, TrackerName.WANDB: 1.9}
+EST_FULL_EXTRA_S = 1.0
 
 
 def extra_arms(p) -> tuple[Arm, ...]:

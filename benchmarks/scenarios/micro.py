@@ -39,10 +39,10 @@ def planned_trials(p) -> int:
 
 
 def trial_s(p, tracker: str, style: str) -> float:
-    """Seconds on the project's 2-core machine (run quick1): ~38 ms a synchronous MLflow call, a few ms
-    for the others with the 1 ms pause, plus the trial's start and finish."""
-    per_call = 0.04 if (tracker, style) == (TrackerName.MLFLOW, Style.NAIVE) else 0.003
-    return 3 + (p.micro_calls + p.micro_warmup) * per_call
+    """Seconds on a 2-core machine (measured in a quick run with the stack's login on): ~17 ms a
+    synchronous MLflow call, about 1 ms for the others with the 1 ms pause, plus the trial's start and finish."""
+    per_call = 0.017 if (tracker, style) == (TrackerName.MLFLOW, Style.NAIVE) else 0.001
+    return 1.5 + (p.micro_calls + p.micro_warmup) * per_call
 
 
 def weight(p) -> float:

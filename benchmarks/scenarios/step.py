@@ -61,7 +61,13 @@ def planned_trials(p) -> int:
 
 
 def pairs_for(p, arm: StepArm) -> int:
-    return p.step_naive_pairs if arm.style == Style.NAIVE else p.step_pairs
+    if arm.style == Style.NAIVE:
+        return p.step_naive_pairs
+    return p.step_pairs[p.step_image_sizes.index(arm.image_size)]
+
+
+def pairs_text(p) -> str:
+    return " / ".join(f"{n} (at {size} px)" for n, size in zip(p.step_pairs, p.step_image_sizes))
 
 
 def trial_s(p, arm: StepArm) -> float:
@@ -176,7 +182,7 @@ def notes(p, checks: list[Check], valid: bool) -> list[str]:
             "NOT VALID: a calibration arm missed its planted cost; the harness did not measure what it claims in "
             "this run (a busy machine, or a broken pairing), so no per-step figure here should be used.")
     return [head, *[f"Calibration {c.describe()}." for c in checks],
-            f"Each arm is one process: its tracker run is started once, then {p.step_pairs} measured pairs (after "
+            f"Each arm is one process: its tracker run is started once, then {pairs_text(p)} measured pairs (after "
             f"{p.step_warmup_pairs} discarded) of {p.step_block_steps}-step blocks, one with logging and one "
             "without, in a seeded random order within each pair; the model trains on batches of "
             f"{p.step_batch_size} real images held in memory, on one torch thread (a contended core's thread "
