@@ -52,7 +52,7 @@ def test_usl_fit_recovers_a_known_curve_and_its_peak():
     assert fit.lam == pytest.approx(1000, rel=0.05) and fit.sigma == pytest.approx(0.05, abs=0.02)
     k_star = np.sqrt((1 - true["sigma"]) / true["kappa"])
     assert fit.peak_writers == pytest.approx(k_star, rel=0.15)
-    assert fit.peak_low < usl(k_star, **true) < fit.peak_high
+    assert fit.in_range_low < usl(k_star, **true) < fit.in_range_high and fit.in_range_writers == fit.peak_writers
     assert not fit.extrapolated  # K* ~ 22 lies inside the measured 1..32
     assert fit_usl([1, 2, 4, 8], usl([1, 2, 4, 8], **true)).n_points == 4
     text = sentence(fit, workers=1, values_per_step=10, steps_per_s=5)
@@ -107,3 +107,18 @@ def test_capacity_cli_bad_input_is_one_line_and_exit_2(argv, env, message, monke
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+def test_a_peak_beyond_the_measured_range_is_reported_at_the_largest_k():
+    # the true peak lies at K* ~ 22, but only K = 1..12 were measured: the run reports the fitted throughput at
+    # K = 12 (its interval covers the true value there), never the extrapolated peak, and says so
+    rng = np.random.default_rng(2)
+    ks = np.repeat([1, 2, 4, 8, 12], 3)
+    true = dict(lam=1000.0, sigma=0.05, kappa=0.002)
+    fit = fit_usl(ks, usl(ks, **true) * rng.normal(1, 0.01, ks.size))
+    assert fit.extrapolated and fit.in_range_writers == 12
+    assert fit.in_range_points_per_s == pytest.approx(float(usl(12, **true)), rel=0.03)
+    assert fit.in_range_low < usl(12, **true) < fit.in_range_high
+    assert fit.in_range_points_per_s < usl(np.sqrt(0.95 / 0.002), **true)
+    text = sentence(fit, workers=2)
+    assert "at 12 concurrent writers, the largest K measured" in text and "not reported as a figure" in text

@@ -56,13 +56,13 @@ def test_no_bootstrap_below_ten_samples():
 def test_four_points_give_no_usl_interval():
     true = dict(lam=1000, sigma=0.05, kappa=0.002)
     fit = fit_usl([1, 2, 4, 8], usl([1, 2, 4, 8], **true) * np.array([1.01, 0.99, 1.0, 1.02]))
-    assert fit.n_points == 4 < MIN_POINTS and fit.peak_low is None and "at least 5" in fit.no_interval
+    assert fit.n_points == 4 < MIN_POINTS and fit.in_range_low is None and "at least 5" in fit.no_interval
 
 
 def test_a_parameter_on_its_bound_gives_no_usl_interval():
     ks = np.array([1, 2, 3, 4, 6, 8])
     fit = fit_usl(ks, 500.0 * ks)  # perfectly linear: sigma and kappa sit on 0
-    assert fit.peak_low is None and "bound" in fit.no_interval
+    assert fit.in_range_low is None and "bound" in fit.no_interval
 
 
 def test_downsampled_samples_keep_the_shape_and_the_exact_percentiles_are_kept_apart():

@@ -155,7 +155,8 @@ class Quantity(StrEnum):
     FAILED_REQUESTS = ("failed_requests", "requests", "failed requests", Better.LOWER, Check.EQUAL, EXACT)
     WRITER_OVERLAP = ("writer_overlap", "fraction", "share of the span when every writer logged at once",
                       Better.HIGHER, Check.SHOW, Margin(why="a validity check of the load's common start"))
-    USL_PEAK = ("usl_peak", "points/s", "USL peak throughput", Better.HIGHER, Check.TEST, THROUGHPUT)
+    USL_PEAK = ("usl_peak", "points/s", "USL fit: peak throughput within the measured range of K", Better.HIGHER,
+                Check.TEST, THROUGHPUT)
     # monitoring
     VISIBLE_LATENCY = ("visible_latency", "ms", "log call to readable through the tracker's read API, p50",
                        Better.LOWER, Check.MARGIN,

@@ -86,7 +86,7 @@ def headline_rows(figures: list[Figure]) -> list[HeadlineRow]:
     for f in select(figures, scenario=S.LOAD, quantity=Q.USL_PEAK):
         workers = int((f.detail or {}).get("workers", 0))
         rows.append(row(f"One MLflow server, {workers} worker{'s' if workers != 1 else ''}: USL peak throughput "
-                        "[95% CI]", dict(scenario=S.LOAD, quantity=Q.USL_PEAK, subject=f.subject)))
+                        "within the measured K [95% CI]", dict(scenario=S.LOAD, quantity=Q.USL_PEAK, subject=f.subject)))
     return [r for r in rows if any(r.figures(figures))]
 
 
