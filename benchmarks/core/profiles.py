@@ -72,7 +72,7 @@ PROFILES = {
                     load_writers=2, load_points=100, load_batch=50),
     "quick": Profile("quick", setup_repeats=1, first_run_repeats=1, micro_calls=400, micro_warmup=50,
                      micro_values=1, step_image_sizes=(32, 64), step_batch_size=1, step_block_steps=2,
-                     step_pairs=(450, 250), step_naive_pairs=40, step_warmup_pairs=2, step_rewarm_steps=1,
+                     step_pairs=(350, 250), step_naive_pairs=40, step_warmup_pairs=2, step_rewarm_steps=1,
                      image_size=48, epochs=2, batch_size=32, macro_styles=("tuned",),
                      macro_rounds=10, macro_warmup=1, extra_rounds=2, long_factor=4, probe_image_size=256, probe_steps=5, probe_warmup=2,
                      seed_epochs=50, seed_image_size=256, storage_values=20000, query_run_counts=(10, 100, 1000),
