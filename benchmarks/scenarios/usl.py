@@ -131,6 +131,7 @@ def sentence(fit: UslFit, workers: int, values_per_step: int = 10, steps_per_s: 
                  "writers (an extrapolation, not reported as a figure)")
     s = Sizing(fit.in_range_points_per_s, values_per_step, steps_per_s)
     noun = "worker" if workers == 1 else "workers"
-    return (f"one MLflow server with {workers} uvicorn {noun} on this machine sustains at least "
+    amount = "at least" if fit.extrapolated else "about"  # beyond the range the curve was still rising
+    return (f"one MLflow server with {workers} uvicorn {noun} on this machine sustains {amount} "
             f"{fit.in_range_points_per_s:,.0f} points/s{interval}, {where}; i.e. {s.trainers:,.0f} trainers logging "
             f"{values_per_step} values per step at {steps_per_s:g} steps/s")
